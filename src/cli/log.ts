@@ -1,0 +1,198 @@
+/**
+ * Structured logging shared by the three commands.
+ *
+ * Records are plain objects so they can be written as JSON lines (the
+ * default when not on a terminal, e.g. under systemd), as `key=value` text
+ * for people, and forwarded to extra sinks (the daemon's event bus feeds
+ * WatchEvents subscribers, who pick their own level independent of
+ * `--log-level`).
+ */
+
+/** Severity, lowest first. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** Every level in ascending order of severity. */
+export const LOG_LEVELS: readonly LogLevel[] = [
+  "debug",
+  "info",
+  "warn",
+  "error",
+];
+
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Numeric rank of a level, for comparisons. */
+export function levelRank(level: LogLevel): number {
+  return RANK[level];
+}
+
+/** One log record. `msg` is a stable kebab-case event name. */
+export interface LogRecord {
+  readonly timeMs: number;
+  readonly level: LogLevel;
+  readonly msg: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+/** Output format of the primary sink. */
+export type LogFormat = "json" | "text";
+
+/** A consumer of records at or above `level`. */
+export interface LogSink {
+  level: LogLevel;
+  write(record: LogRecord): void;
+}
+
+/** Renders a record as one JSON line (no trailing newline). */
+export function formatJson(r: LogRecord): string {
+  return JSON.stringify({
+    time: new Date(r.timeMs).toISOString(),
+    level: r.level,
+    msg: r.msg,
+    ...r.fields,
+  }, jsonSafe);
+}
+
+function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Error) return value.message;
+  return value;
+}
+
+/** Renders a record as `time LEVEL msg key=value ...` for a terminal. */
+export function formatText(r: LogRecord): string {
+  const parts = [
+    new Date(r.timeMs).toISOString(),
+    r.level.toUpperCase().padEnd(5),
+    r.msg,
+  ];
+  for (const [k, v] of Object.entries(r.fields)) {
+    if (v === undefined) continue;
+    let s = v instanceof Error
+      ? v.message
+      : typeof v === "string"
+      ? v
+      : JSON.stringify(v, jsonSafe);
+    if (/[\s"=]/.test(s) || s === "") s = JSON.stringify(s);
+    parts.push(`${k}=${s}`);
+  }
+  return parts.join(" ");
+}
+
+const encoder = new TextEncoder();
+
+/** Writes a line to stderr, ignoring a closed pipe: logging must never kill the daemon. */
+export function stderrLine(line: string): void {
+  try {
+    Deno.stderr.writeSync(encoder.encode(line + "\n"));
+  } catch {
+    // stderr gone (closed terminal, broken pipe): nothing sensible to do.
+  }
+}
+
+/** Options for a Logger's primary sink. */
+export interface LoggerOptions {
+  level: LogLevel;
+  format: LogFormat;
+  /** Where formatted lines go; stderr by default. */
+  writeLine?: (line: string) => void;
+  /** Clock, injectable for tests. */
+  now?: () => number;
+}
+
+/** Level-filtered structured logger with additional sinks. */
+export class Logger {
+  #level: LogLevel;
+  #format: LogFormat;
+  #writeLine: (line: string) => void;
+  #now: () => number;
+  #sinks = new Set<LogSink>();
+  #min = 0;
+
+  constructor(opts: LoggerOptions) {
+    this.#level = opts.level;
+    this.#format = opts.format;
+    this.#writeLine = opts.writeLine ?? stderrLine;
+    this.#now = opts.now ?? Date.now;
+    this.#recompute();
+  }
+
+  /** The primary sink's level. */
+  get level(): LogLevel {
+    return this.#level;
+  }
+
+  /** True when a record at `level` would reach any sink; lets hot paths skip building fields. */
+  enabled(level: LogLevel): boolean {
+    return RANK[level] >= this.#min;
+  }
+
+  /** Adds a sink (e.g. a WatchEvents subscriber); returns its removal. */
+  addSink(sink: LogSink): () => void {
+    this.#sinks.add(sink);
+    this.#recompute();
+    return () => {
+      this.#sinks.delete(sink);
+      this.#recompute();
+    };
+  }
+
+  /** Re-reads sink levels after a sink changed its level in place. */
+  refresh(): void {
+    this.#recompute();
+  }
+
+  #recompute(): void {
+    let min = RANK[this.#level];
+    for (const s of this.#sinks) min = Math.min(min, RANK[s.level]);
+    this.#min = min;
+  }
+
+  /** Emits a record at `level`. */
+  log(
+    level: LogLevel,
+    msg: string,
+    fields: Record<string, unknown> = {},
+  ): void {
+    const rank = RANK[level];
+    if (rank < this.#min) return;
+    const record: LogRecord = { timeMs: this.#now(), level, msg, fields };
+    if (rank >= RANK[this.#level]) {
+      this.#writeLine(
+        this.#format === "json" ? formatJson(record) : formatText(record),
+      );
+    }
+    for (const s of this.#sinks) {
+      if (rank >= RANK[s.level]) s.write(record);
+    }
+  }
+
+  /** Debug-level record (probes, VPP messages). */
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.log("debug", msg, fields);
+  }
+  /** Info-level record (transitions, reloads, dataplane changes). */
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.log("info", msg, fields);
+  }
+  /** Warning: something is wrong but the daemon carries on. */
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.log("warn", msg, fields);
+  }
+  /** Error: an operation failed. */
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.log("error", msg, fields);
+  }
+}
+
+/**
+ * Default format: JSON when stderr is not a terminal (systemd, containers,
+ * pipes), text on a terminal.
+ */
+export function defaultLogFormat(): LogFormat {
+  try {
+    return Deno.stderr.isTerminal() ? "text" : "json";
+  } catch {
+    return "json";
+  }
+}
