@@ -1,0 +1,655 @@
+/**
+ * The checker owns one probe loop per backend and turns probe results into
+ * health state, frontend state and events.
+ *
+ * Each backend has its own timer chain: a probe starts when its timer fires
+ * and the next one is scheduled from the end of that probe, so a backend that
+ * hangs until its timeout only ever delays itself. Operator actions and
+ * reloads bump a per-backend generation number; a probe that finishes after
+ * its generation was superseded is dropped, so a late result can never undo
+ * a pause, a disable or a reconfiguration.
+ */
+import type {
+  BackendConfig,
+  Config,
+  FrontendConfig,
+  HealthCheckConfig,
+} from "../config/types.ts";
+import type { Logger } from "../cli/log.ts";
+import { BackendHealth, HealthActionError } from "../health/backend.ts";
+import {
+  evaluateFrontend,
+  type FrontendEvaluation,
+} from "../health/frontend.ts";
+import { initialProbeDelay, nextProbeDelay } from "../health/schedule.ts";
+import type { FrontendState, Transition } from "../health/types.ts";
+import type { Prober, ProbeResult } from "../probe/types.ts";
+import type { EventBus } from "./events.ts";
+
+/** Why an operator request was refused; maps onto gRPC status codes. */
+export type CheckerErrorCode =
+  | "not-found"
+  | "invalid-argument"
+  | "failed-precondition";
+
+/** A refused operator request, with a message that says what to do. */
+export class CheckerError extends Error {
+  override name = "CheckerError";
+  constructor(readonly code: CheckerErrorCode, message: string) {
+    super(message);
+  }
+}
+
+/** Receives every probe outcome; the metrics module implements it. */
+export interface ProbeObserver {
+  /** `lagMs`: how late the probe started compared with its schedule. */
+  onProbe(
+    backend: string,
+    check: HealthCheckConfig,
+    result: ProbeResult,
+    lagMs: number,
+  ): void;
+  onTransition(backend: string, t: Transition): void;
+}
+
+/** Dependencies of a Checker; clocks and randomness are injectable for tests. */
+export interface CheckerOptions {
+  config: Config;
+  prober: Prober;
+  bus: EventBus;
+  log: Logger;
+  observer?: ProbeObserver;
+  /** Wall clock (ms since epoch) for transition times. */
+  now?: () => number;
+  /** Monotonic clock (ms) for scheduling and lag. */
+  monotonic?: () => number;
+  random?: () => number;
+}
+
+/** A backend as the API and metrics see it. */
+export interface BackendStatus {
+  readonly config: BackendConfig;
+  readonly check: HealthCheckConfig;
+  readonly health: BackendHealth;
+  /** Wall-clock time of the last completed probe, if any. */
+  readonly lastProbeAtMs?: number;
+  /** A probe is running right now. */
+  readonly probing: boolean;
+}
+
+/** A frontend with runtime weight overrides applied, and its evaluation. */
+export interface FrontendStatus {
+  readonly config: FrontendConfig;
+  readonly evaluation: FrontendEvaluation;
+}
+
+/** What a reload changed, for the log and the ReloadConfig reply. */
+export interface ReloadSummary {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly string[];
+  readonly unchanged: number;
+  readonly frontendsAdded: readonly string[];
+  readonly frontendsRemoved: readonly string[];
+}
+
+class Runner {
+  timer: ReturnType<typeof setTimeout> | undefined;
+  generation = 0;
+  inFlight = false;
+  dueAt = 0;
+  lastProbeAtMs: number | undefined;
+  constructor(
+    public cfg: BackendConfig,
+    public check: HealthCheckConfig,
+    public health: BackendHealth,
+  ) {}
+}
+
+/** Identity of a backend's definition: if this changes on reload, its runtime state resets. */
+function definitionKey(b: BackendConfig, c: HealthCheckConfig): string {
+  return JSON.stringify([b, c]);
+}
+
+/** The probe scheduler and health bookkeeper of the daemon. */
+export class Checker {
+  #config: Config;
+  #prober: Prober;
+  #bus: EventBus;
+  #log: Logger;
+  #observer?: ProbeObserver;
+  #now: () => number;
+  #mono: () => number;
+  #random: () => number;
+  #runners = new Map<string, Runner>();
+  /** frontend → "pool\0backend" → weight set at runtime by an operator. */
+  #overrides = new Map<string, Map<string, number>>();
+  #effective = new Map<string, FrontendConfig>();
+  #evaluations = new Map<string, FrontendEvaluation>();
+  /** backend → frontends that reference it. */
+  #usedBy = new Map<string, Set<string>>();
+  #running = false;
+  #probesCompleted = 0;
+  #lastProgressMono = 0;
+
+  constructor(opts: CheckerOptions) {
+    this.#config = opts.config;
+    this.#prober = opts.prober;
+    this.#bus = opts.bus;
+    this.#log = opts.log;
+    this.#observer = opts.observer;
+    this.#now = opts.now ?? Date.now;
+    this.#mono = opts.monotonic ?? (() => performance.now());
+    this.#random = opts.random ?? Math.random;
+    for (const b of opts.config.backends.values()) {
+      this.#runners.set(b.name, this.#newRunner(b, opts.config));
+    }
+    this.#rebuildFrontends(true);
+  }
+
+  /** The configuration currently in force. */
+  get config(): Config {
+    return this.#config;
+  }
+
+  /** Probes finished since start; the systemd watchdog checks that it moves. */
+  get probesCompleted(): number {
+    return this.#probesCompleted;
+  }
+
+  /** Monotonic time of the last finished probe or scheduler tick. */
+  get lastProgress(): number {
+    return this.#lastProgressMono;
+  }
+
+  /** Starts every probe loop, spread over the first interval. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#lastProgressMono = this.#mono();
+    for (const r of this.#runners.values()) {
+      if (r.health.probing) {
+        this.#schedule(r, initialProbeDelay(r.check, this.#random));
+      }
+    }
+  }
+
+  /** Stops every loop; probes in flight are abandoned (their results dropped). */
+  stop(): void {
+    this.#running = false;
+    for (const r of this.#runners.values()) this.#cancel(r);
+  }
+
+  // --- queries ----------------------------------------------------------
+
+  /** Names of all backends in config order. */
+  backendNames(): string[] {
+    return [...this.#runners.keys()];
+  }
+
+  /** Status of one backend, or undefined. */
+  backend(name: string): BackendStatus | undefined {
+    const r = this.#runners.get(name);
+    if (!r) return undefined;
+    return {
+      config: r.cfg,
+      check: r.check,
+      health: r.health,
+      lastProbeAtMs: r.lastProbeAtMs,
+      probing: r.inFlight,
+    };
+  }
+
+  /** Status of every backend in config order. */
+  backends(): BackendStatus[] {
+    return this.backendNames().map((n) => this.backend(n) as BackendStatus);
+  }
+
+  /** Names of all frontends in config order. */
+  frontendNames(): string[] {
+    return [...this.#effective.keys()];
+  }
+
+  /** One frontend with overrides applied and its current evaluation. */
+  frontend(name: string): FrontendStatus | undefined {
+    const config = this.#effective.get(name);
+    const evaluation = this.#evaluations.get(name);
+    if (!config || !evaluation) return undefined;
+    return { config, evaluation };
+  }
+
+  /** Every frontend in config order. */
+  frontends(): FrontendStatus[] {
+    return this.frontendNames().map((n) => this.frontend(n) as FrontendStatus);
+  }
+
+  // --- operator actions -------------------------------------------------
+
+  /** Stops probing a backend, freezing its weight. */
+  pause(name: string): BackendStatus {
+    return this.#act(
+      name,
+      "pause",
+      (h, now) => h.pause(now, "paused by operator"),
+    );
+  }
+
+  /** Resumes probing; the backend restarts from `unknown`. */
+  resume(name: string): BackendStatus {
+    return this.#act(
+      name,
+      "resume",
+      (h, now) => h.resume(now, "resumed by operator"),
+    );
+  }
+
+  /** Takes a backend out: no probes, weight 0, flows flushed. */
+  disable(name: string): BackendStatus {
+    return this.#act(
+      name,
+      "disable",
+      (h, now) => h.disable(now, "disabled by operator"),
+    );
+  }
+
+  /** Puts a disabled backend back; it restarts from `unknown`. */
+  enable(name: string): BackendStatus {
+    return this.#act(
+      name,
+      "enable",
+      (h, now) => h.enable(now, "enabled by operator"),
+    );
+  }
+
+  /**
+   * Sets a pool member's weight at runtime. It survives reloads as long as
+   * the configured weight of that member does not change.
+   */
+  setWeight(
+    frontend: string,
+    pool: string,
+    backend: string,
+    weight: number,
+  ): FrontendStatus {
+    const fe = this.#config.frontends.get(frontend);
+    if (!fe) {
+      throw new CheckerError(
+        "not-found",
+        `no frontend "${frontend}" (known: ${
+          this.frontendNames().join(", ") || "none"
+        })`,
+      );
+    }
+    const p = fe.pools.find((p) => p.name === pool);
+    if (!p) {
+      throw new CheckerError(
+        "not-found",
+        `frontend "${frontend}" has no pool "${pool}" (pools: ${
+          fe.pools.map((p) => p.name).join(", ")
+        })`,
+      );
+    }
+    if (!p.members.some((m) => m.backend === backend)) {
+      throw new CheckerError(
+        "not-found",
+        `pool "${pool}" of frontend "${frontend}" has no backend "${backend}"`,
+      );
+    }
+    if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
+      throw new CheckerError(
+        "invalid-argument",
+        `weight must be a whole number from 0 to 100, not ${weight}`,
+      );
+    }
+    let o = this.#overrides.get(frontend);
+    if (!o) this.#overrides.set(frontend, o = new Map());
+    o.set(`${pool}\0${backend}`, weight);
+    this.#log.info("weight-set", { frontend, pool, backend, weight });
+    this.#applyOverrides(frontend);
+    this.#reevaluate(frontend);
+    return this.frontend(frontend) as FrontendStatus;
+  }
+
+  // --- reload -----------------------------------------------------------
+
+  /**
+   * Switches to a new, already validated config. Backends whose definition
+   * (address, health check, enabled flag) is unchanged keep their loop,
+   * state and operator overrides untouched.
+   */
+  reload(next: Config): ReloadSummary {
+    const now = this.#now();
+    const prev = this.#config;
+    const added: string[] = [];
+    const removed: string[] = [];
+    const changed: string[] = [];
+    let unchanged = 0;
+    // Emitted once the new config is in place, so listeners see a consistent daemon.
+    const pending: [string, Transition][] = [];
+
+    for (const [name, r] of this.#runners) {
+      if (!next.backends.has(name)) {
+        this.#cancel(r);
+        const t = r.health.remove(now, "removed from config");
+        if (t) pending.push([name, t]);
+        this.#runners.delete(name);
+        removed.push(name);
+      }
+    }
+    const rebuilt = new Map<string, Runner>();
+    for (const b of next.backends.values()) {
+      const old = this.#runners.get(b.name);
+      const check = next.healthchecks.get(b.healthcheck) as HealthCheckConfig;
+      if (!old) {
+        const r = this.#newRunner(b, next);
+        rebuilt.set(b.name, r);
+        added.push(b.name);
+        if (this.#running && r.health.probing) {
+          this.#schedule(r, initialProbeDelay(check, this.#random));
+        }
+      } else if (
+        definitionKey(old.cfg, old.check) !== definitionKey(b, check)
+      ) {
+        this.#cancel(old);
+        // The runtime state resets; the history records why.
+        const from = old.health.state;
+        const to = b.enabled ? "unknown" : "disabled";
+        const t: Transition | undefined = from === to ? undefined : {
+          from,
+          to,
+          atMs: now,
+          code: "NONE",
+          reason: "definition changed by reload",
+        };
+        const history = t
+          ? [...old.health.transitions, t]
+          : old.health.transitions;
+        const r = this.#newRunner(b, next, history);
+        if (t) pending.push([b.name, t]);
+        rebuilt.set(b.name, r);
+        changed.push(b.name);
+        if (this.#running && r.health.probing) {
+          this.#schedule(r, initialProbeDelay(check, this.#random));
+        }
+      } else {
+        old.cfg = b;
+        old.check = check;
+        old.health.setHistorySize(next.healthchecker.transitionHistory);
+        rebuilt.set(b.name, old);
+        unchanged++;
+      }
+    }
+    this.#runners = rebuilt;
+
+    const frontendsAdded = [...next.frontends.keys()].filter((f) =>
+      !prev.frontends.has(f)
+    );
+    const frontendsRemoved = [...prev.frontends.keys()].filter((f) =>
+      !next.frontends.has(f)
+    );
+    // Keep an override only while the configured weight it overrode is the same.
+    for (const [fname, o] of this.#overrides) {
+      const a = prev.frontends.get(fname);
+      const b = next.frontends.get(fname);
+      for (const key of [...o.keys()]) {
+        const [pool, backend] = key.split("\0");
+        if (
+          !a || !b || configuredWeight(a, pool, backend) === undefined ||
+          configuredWeight(a, pool, backend) !==
+            configuredWeight(b, pool, backend)
+        ) {
+          o.delete(key);
+        }
+      }
+      if (o.size === 0) this.#overrides.delete(fname);
+    }
+    this.#config = next;
+    for (const f of frontendsRemoved) {
+      this.#evaluations.delete(f);
+      this.#effective.delete(f);
+      this.#bus.publish({ type: "weights", frontend: f, atMs: now });
+    }
+    for (const [name, t] of pending) this.#emitTransition(name, t, false);
+    this.#rebuildFrontends(false);
+    const summary = {
+      added,
+      removed,
+      changed,
+      unchanged,
+      frontendsAdded,
+      frontendsRemoved,
+    };
+    this.#log.info("config-reloaded", { ...summary });
+    return summary;
+  }
+
+  // --- internals ----------------------------------------------------------
+
+  #newRunner(
+    b: BackendConfig,
+    config: Config,
+    history?: readonly Transition[],
+  ): Runner {
+    const check = config.healthchecks.get(b.healthcheck) as HealthCheckConfig;
+    const health = new BackendHealth(b.name, {
+      rise: check.rise,
+      fall: check.fall,
+      historySize: config.healthchecker.transitionHistory,
+      enabled: b.enabled,
+      history,
+    });
+    return new Runner(b, check, health);
+  }
+
+  #act(
+    name: string,
+    action: string,
+    fn: (h: BackendHealth, now: number) => Transition | undefined,
+  ): BackendStatus {
+    const r = this.#runners.get(name);
+    if (!r) {
+      throw new CheckerError(
+        "not-found",
+        `no backend "${name}" (see: show backends)`,
+      );
+    }
+    let t: Transition | undefined;
+    try {
+      t = fn(r.health, this.#now());
+    } catch (e) {
+      if (e instanceof HealthActionError) {
+        throw new CheckerError("failed-precondition", e.message);
+      }
+      throw e;
+    }
+    if (t) {
+      this.#log.info("backend-action", { backend: name, action });
+      this.#cancel(r);
+      if (this.#running && r.health.probing) {
+        // After resume/enable the backend is unknown: probe it promptly.
+        this.#schedule(
+          r,
+          this.#random() * Math.min(r.check.fastIntervalMs, 1000) * 0.1,
+        );
+      }
+      this.#emitTransition(name, t);
+    }
+    return this.backend(name) as BackendStatus;
+  }
+
+  #schedule(r: Runner, delayMs: number): void {
+    const gen = r.generation;
+    r.dueAt = this.#mono() + delayMs;
+    r.timer = setTimeout(() => {
+      r.timer = undefined;
+      if (gen === r.generation) void this.#fire(r, gen);
+    }, delayMs);
+  }
+
+  #cancel(r: Runner): void {
+    r.generation++;
+    if (r.timer !== undefined) clearTimeout(r.timer);
+    r.timer = undefined;
+    r.inFlight = false;
+  }
+
+  async #fire(r: Runner, gen: number): Promise<void> {
+    if (!this.#running || !r.health.probing) return;
+    const start = this.#mono();
+    const lag = Math.max(0, start - r.dueAt);
+    r.inFlight = true;
+    const name = r.cfg.name;
+    if (this.#log.enabled("debug")) {
+      this.#log.debug("probe-start", {
+        backend: name,
+        type: r.check.type,
+        address: r.cfg.address,
+      });
+    }
+    let result: ProbeResult;
+    try {
+      result = await this.#prober.probe(r.cfg, r.check);
+    } catch (e) {
+      // Probers promise never to throw; if one does, count it as a failure.
+      result = {
+        ok: false,
+        code: r.check.type === "icmp" ? "L3CON" : "L4CON",
+        text: `internal probe error: ${e instanceof Error ? e.message : e}`,
+        durationMs: this.#mono() - start,
+      };
+    }
+    if (gen !== r.generation || !this.#running) return;
+    r.inFlight = false;
+    const nowMs = this.#now();
+    r.lastProbeAtMs = nowMs;
+    this.#probesCompleted++;
+    this.#lastProgressMono = this.#mono();
+    this.#observer?.onProbe(name, r.check, result, lag);
+    if (this.#log.enabled("debug")) {
+      this.#log.debug("probe-done", {
+        backend: name,
+        ok: result.ok,
+        code: result.code,
+        text: result.text,
+        ms: Math.round(result.durationMs * 10) / 10,
+      });
+    }
+    const t = r.health.recordProbe(result.ok, result.code, result.text, nowMs);
+    if (t) this.#emitTransition(name, t);
+    if (r.health.probing) {
+      this.#schedule(r, nextProbeDelay(r.health, r.check, this.#random));
+    }
+  }
+
+  #emitTransition(backend: string, t: Transition, reevaluate = true): void {
+    this.#log.info("backend-transition", {
+      backend,
+      from: t.from,
+      to: t.to,
+      code: t.code,
+      reason: t.reason,
+    });
+    this.#observer?.onTransition(backend, t);
+    this.#bus.publish({ type: "backend", backend, transition: t });
+    if (!reevaluate) return;
+    for (const f of this.#usedBy.get(backend) ?? []) this.#reevaluate(f);
+  }
+
+  #applyOverrides(name: string): void {
+    const fe = this.#config.frontends.get(name);
+    if (!fe) return;
+    const o = this.#overrides.get(name);
+    if (!o || o.size === 0) {
+      this.#effective.set(name, fe);
+      return;
+    }
+    this.#effective.set(name, {
+      ...fe,
+      pools: fe.pools.map((p) => ({
+        name: p.name,
+        members: p.members.map((m) => {
+          const w = o.get(`${p.name}\0${m.backend}`);
+          return w === undefined ? m : { backend: m.backend, weight: w };
+        }),
+      })),
+    });
+  }
+
+  #rebuildFrontends(initial: boolean): void {
+    this.#usedBy.clear();
+    const order = new Map<string, FrontendConfig>();
+    for (const fe of this.#config.frontends.values()) {
+      this.#applyOverrides(fe.name);
+      order.set(fe.name, this.#effective.get(fe.name) as FrontendConfig);
+      for (const p of fe.pools) {
+        for (const m of p.members) {
+          let s = this.#usedBy.get(m.backend);
+          if (!s) this.#usedBy.set(m.backend, s = new Set());
+          s.add(fe.name);
+        }
+      }
+    }
+    this.#effective = order;
+    for (const name of this.#effective.keys()) {
+      if (initial) {
+        this.#evaluations.set(name, this.#evaluate(name));
+      } else {
+        this.#reevaluate(name);
+      }
+    }
+  }
+
+  #evaluate(name: string): FrontendEvaluation {
+    const fe = this.#effective.get(name) as FrontendConfig;
+    return evaluateFrontend(fe, (b) => this.#runners.get(b)?.health);
+  }
+
+  #reevaluate(name: string): void {
+    if (!this.#effective.has(name)) return;
+    const prev = this.#evaluations.get(name);
+    const next = this.#evaluate(name);
+    this.#evaluations.set(name, next);
+    const atMs = this.#now();
+    const from: FrontendState = prev?.state ?? "unknown";
+    if (from !== next.state) {
+      this.#log.info("frontend-transition", {
+        frontend: name,
+        from,
+        to: next.state,
+      });
+      this.#bus.publish({
+        type: "frontend",
+        frontend: name,
+        from,
+        to: next.state,
+        atMs,
+      });
+    }
+    if (!prev || !sameWeights(prev, next)) {
+      this.#bus.publish({ type: "weights", frontend: name, atMs });
+    }
+  }
+}
+
+function configuredWeight(
+  fe: FrontendConfig,
+  pool: string,
+  backend: string,
+): number | undefined {
+  return fe.pools.find((p) => p.name === pool)?.members.find((m) =>
+    m.backend === backend
+  )?.weight;
+}
+
+function sameWeights(a: FrontendEvaluation, b: FrontendEvaluation): boolean {
+  if (a.members.length !== b.members.length) return false;
+  for (let i = 0; i < a.members.length; i++) {
+    const x = a.members[i];
+    const y = b.members[i];
+    if (
+      x.backend !== y.backend || x.pool !== y.pool ||
+      x.effectiveWeight !== y.effectiveWeight || x.flush !== y.flush
+    ) return false;
+  }
+  return true;
+}

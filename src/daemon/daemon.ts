@@ -1,0 +1,203 @@
+/**
+ * The daemon as an object: config, checker, event bus, metrics and their
+ * listeners, with start / reload / stop. `run.ts` adds flags and signals
+ * around it; system tests drive it directly or as a process.
+ */
+import type { Logger } from "../cli/log.ts";
+import { type HostPort, serveOn } from "../cli/addr.ts";
+import { loadConfigFile } from "../config/load.ts";
+import type { Config, ConfigError, ConfigErrorKind } from "../config/types.ts";
+import { createProber } from "../probe/mod.ts";
+import type { Prober } from "../probe/types.ts";
+import { Checker, type ReloadSummary } from "./checker.ts";
+import { EventBus } from "./events.ts";
+import { DaemonMetrics } from "./metrics.ts";
+
+/** How the daemon was asked to run. */
+export interface DaemonOptions {
+  configPath: string;
+  /** Metrics listen address; undefined disables the listener. */
+  metricsAddr?: HostPort;
+  vppEnabled: boolean;
+  log: Logger;
+  /** Replaces the real prober (tests of the daemon's own logic). */
+  prober?: Prober;
+}
+
+/** Outcome of a reload or check request. */
+export type ReloadResult =
+  | { ok: true; summary?: ReloadSummary }
+  | { ok: false; kind: ConfigErrorKind; errors: readonly ConfigError[] };
+
+/** A running maglev daemon. */
+export class Daemon {
+  readonly bus: EventBus;
+  readonly metrics: DaemonMetrics;
+  readonly checker: Checker;
+  readonly log: Logger;
+  #opts: DaemonOptions;
+  #prober: Prober;
+  #metricsServer: Deno.HttpServer<Deno.NetAddr> | undefined;
+  #reloading: Promise<ReloadResult> | undefined;
+  #stopped = false;
+
+  private constructor(opts: DaemonOptions, config: Config) {
+    this.#opts = opts;
+    this.log = opts.log;
+    this.bus = new EventBus((err) =>
+      opts.log.error("event-listener-failed", { error: err })
+    );
+    this.metrics = new DaemonMetrics();
+    this.#prober = opts.prober ??
+      createProber({ netns: config.healthchecker.netns });
+    // The checker probes through this indirection so a reload that changes
+    // healthchecker.netns can swap the prober without restarting loops.
+    const via: Prober = {
+      probe: (target, check) => this.#prober.probe(target, check),
+      close: () => this.#prober.close(),
+    };
+    this.checker = new Checker({
+      config,
+      prober: via,
+      bus: this.bus,
+      log: opts.log,
+      observer: this.metrics,
+    });
+    this.metrics.attach(this.checker);
+    // Logs become events for WatchEvents subscribers and the dashboard.
+    this.log.addSink({
+      level: "error",
+      write: (record) => this.bus.publish({ type: "log", record }),
+    });
+  }
+
+  /**
+   * Loads the config and builds the daemon. Returns the config errors
+   * instead when the file is not valid: the daemon never starts on a bad
+   * config.
+   */
+  static async create(
+    opts: DaemonOptions,
+  ): Promise<
+    Daemon | { errors: readonly ConfigError[]; kind: ConfigErrorKind }
+  > {
+    const loaded = await loadConfigFile(opts.configPath, {
+      vppEnabled: opts.vppEnabled,
+    });
+    if (!loaded.ok) return { errors: loaded.errors, kind: loaded.kind };
+    return new Daemon(opts, loaded.config);
+  }
+
+  /** The config in force. */
+  get config(): Config {
+    return this.checker.config;
+  }
+
+  /** Address the metrics listener is bound to, once started. */
+  get metricsAddr(): Deno.NetAddr | undefined {
+    return this.#metricsServer?.addr;
+  }
+
+  /** Starts probing and the listeners. */
+  start(): void {
+    const c = this.config;
+    this.log.info("config-loaded", {
+      file: this.#opts.configPath,
+      healthchecks: c.healthchecks.size,
+      backends: c.backends.size,
+      frontends: c.frontends.size,
+      netns: c.healthchecker.netns,
+    });
+    this.checker.start();
+    if (this.#opts.metricsAddr) {
+      this.#metricsServer = serveOn(
+        this.#opts.metricsAddr,
+        (req) => this.#serveMetrics(req),
+      );
+      this.log.info("metrics-listening", {
+        addr:
+          `${this.#metricsServer.addr.hostname}:${this.#metricsServer.addr.port}`,
+      });
+    }
+  }
+
+  async #serveMetrics(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    if (url.pathname !== "/metrics") {
+      return new Response("not found: try /metrics\n", { status: 404 });
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return new Response("method not allowed\n", { status: 405 });
+    }
+    try {
+      return new Response(await this.metrics.render(), {
+        headers: { "content-type": this.metrics.contentType },
+      });
+    } catch (e) {
+      this.log.error("metrics-render-failed", { error: e });
+      return new Response("metrics unavailable\n", { status: 500 });
+    }
+  }
+
+  /** Validates the config file on disk without applying it. */
+  async check(): Promise<ReloadResult> {
+    const loaded = await loadConfigFile(this.#opts.configPath, {
+      vppEnabled: this.#opts.vppEnabled,
+    });
+    return loaded.ok
+      ? { ok: true }
+      : { ok: false, kind: loaded.kind, errors: loaded.errors };
+  }
+
+  /**
+   * Re-reads the config file and applies it; an invalid file changes
+   * nothing. Concurrent requests (SIGHUP plus an RPC) share one reload.
+   */
+  reload(): Promise<ReloadResult> {
+    if (this.#reloading) return this.#reloading;
+    this.#reloading = this.#reload().finally(() => {
+      this.#reloading = undefined;
+    });
+    return this.#reloading;
+  }
+
+  async #reload(): Promise<ReloadResult> {
+    const loaded = await loadConfigFile(this.#opts.configPath, {
+      vppEnabled: this.#opts.vppEnabled,
+    });
+    if (this.#stopped) return { ok: true };
+    if (!loaded.ok) {
+      this.log.error("config-reload-refused", {
+        file: this.#opts.configPath,
+        kind: loaded.kind,
+        errors: loaded.errors.map((e) =>
+          `${e.line ? `${e.line}:${e.col}: ` : ""}${e.path}: ${e.message}`
+        ),
+      });
+      return { ok: false, kind: loaded.kind, errors: loaded.errors };
+    }
+    const prevNetns = this.config.healthchecker.netns;
+    const summary = this.checker.reload(loaded.config);
+    void this.metrics.forgetBackends(summary.removed);
+    const netns = loaded.config.healthchecker.netns;
+    if (netns !== prevNetns && !this.#opts.prober) {
+      const old = this.#prober;
+      this.#prober = createProber({ netns });
+      old.close();
+      this.log.info("netns-changed", {
+        from: prevNetns ?? "",
+        to: netns ?? "",
+      });
+    }
+    return { ok: true, summary };
+  }
+
+  /** Stops probing and closes the listeners. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.checker.stop();
+    this.#prober.close();
+    await this.#metricsServer?.shutdown();
+  }
+}

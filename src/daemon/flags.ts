@@ -1,0 +1,106 @@
+/** The flag table of `maglev daemon` (product spec §8). */
+import type { FlagSpec } from "../cli/flags.ts";
+
+/** Every daemon flag; each has a `MAGLEV_*` environment equivalent. */
+export const DAEMON_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "config",
+    type: "string",
+    default: "/etc/vpp-maglev/maglev.yaml",
+    env: "MAGLEV_CONFIG",
+    valueName: "FILE",
+    help: "YAML configuration file",
+  },
+  {
+    name: "grpc-addr",
+    type: "string",
+    default: ":9090",
+    env: "MAGLEV_GRPC_ADDR",
+    valueName: "ADDR",
+    help: "gRPC listen address (host:port, :port, [v6]:port)",
+  },
+  {
+    name: "metrics-addr",
+    type: "string",
+    default: ":9091",
+    env: "MAGLEV_METRICS_ADDR",
+    valueName: "ADDR",
+    help: "Prometheus /metrics listen address; empty disables",
+  },
+  {
+    name: "vpp",
+    type: "boolean",
+    default: true,
+    env: "MAGLEV_VPP",
+    help: "program VPP; --vpp=false only health-checks",
+  },
+  {
+    name: "vpp-api-prefix",
+    type: "string",
+    default: "",
+    env: "MAGLEV_VPP_API_PREFIX",
+    valueName: "PREFIX",
+    help: "VPP api-segment prefix (empty: VPP's default /dev/shm/vpe-api)",
+  },
+  {
+    name: "vpp-stats-socket",
+    type: "string",
+    default: "/run/vpp/stats.sock",
+    env: "MAGLEV_VPP_STATS_SOCKET",
+    valueName: "PATH",
+    help: "VPP stats segment socket",
+  },
+  {
+    name: "vpp-lib",
+    type: "string",
+    default: "",
+    env: "MAGLEV_VPP_LIB",
+    valueName: "PATH",
+    help: "path of libvppapiclient.so (empty: the standard library paths)",
+  },
+  {
+    name: "dry-run",
+    type: "boolean",
+    default: false,
+    env: "MAGLEV_DRY_RUN",
+    help: "compute and log VPP operations without sending them",
+  },
+  {
+    name: "log-level",
+    type: "string",
+    default: "info",
+    env: "MAGLEV_LOG_LEVEL",
+    choices: ["debug", "info", "warn", "error"],
+    valueName: "LEVEL",
+    help: "debug shows every probe",
+  },
+  {
+    name: "log-format",
+    type: "string",
+    env: "MAGLEV_LOG_FORMAT",
+    choices: ["json", "text"],
+    valueName: "FORMAT",
+    help: "json or text (default: text on a terminal, json otherwise)",
+  },
+  {
+    name: "reflection",
+    type: "boolean",
+    default: true,
+    env: "MAGLEV_REFLECTION",
+    help: "gRPC server reflection",
+  },
+  {
+    name: "check",
+    type: "boolean",
+    default: false,
+    help:
+      "validate the config and exit: 0 valid, 1 parse error, 2 semantic error",
+  },
+  {
+    name: "version",
+    type: "boolean",
+    default: false,
+    help: "print version, commit and build date, then exit",
+  },
+  { name: "help", type: "boolean", default: false, help: "show this help" },
+];

@@ -1,0 +1,193 @@
+/**
+ * `maglev daemon`: flags, `--check`, signals and the process lifecycle
+ * around a Daemon.
+ */
+import { parseHostPort } from "../cli/addr.ts";
+import { formatFlagHelp, parseFlags, UsageError } from "../cli/flags.ts";
+import {
+  defaultLogFormat,
+  type LogFormat,
+  Logger,
+  type LogLevel,
+} from "../cli/log.ts";
+import { formatConfigErrors } from "../config/format.ts";
+import { loadConfigFile } from "../config/load.ts";
+import { netnsProblem } from "../probe/mod.ts";
+import { BUILD_DATE, COMMIT, VERSION, versionLine } from "../version.ts";
+import { Daemon } from "./daemon.ts";
+import { DAEMON_FLAGS } from "./flags.ts";
+
+/** Exit codes of `maglev daemon`. */
+export const EXIT = {
+  ok: 0,
+  parseError: 1,
+  semanticError: 2,
+  usage: 2,
+  failure: 1,
+} as const;
+
+/** Lines written to stdout/stderr; injectable for in-process tests. */
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const stdio: Io = {
+  out: (l) => console.log(l),
+  err: (l) => console.error(l),
+};
+
+/** Help text of `maglev daemon --help`. */
+export function daemonHelp(): string {
+  return [
+    "Usage: maglev daemon [flags]",
+    "",
+    "Health-checks backends and programs the VPP lb plugin.",
+    "Signals: SIGHUP reloads the config (checked first), SIGTERM/SIGINT stop.",
+    "",
+    "Flags (each also from its MAGLEV_* environment variable; flags win):",
+    formatFlagHelp(DAEMON_FLAGS),
+  ].join("\n");
+}
+
+/**
+ * Runs the daemon until SIGTERM/SIGINT; returns the process exit code.
+ * Never throws for operator mistakes: they become one-line errors.
+ */
+export async function runDaemon(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
+  io: Io = stdio,
+): Promise<number> {
+  let flags;
+  try {
+    flags = parseFlags(DAEMON_FLAGS, args, env);
+    if (flags.positionals.length > 0) {
+      throw new UsageError(
+        `unexpected argument "${
+          flags.positionals[0]
+        }" (daemon takes only flags)`,
+      );
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`maglev daemon: ${e.message}; see maglev daemon --help`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+  const v = flags.values;
+  if (v.help) {
+    io.out(daemonHelp());
+    return EXIT.ok;
+  }
+  if (v.version) {
+    io.out(versionLine());
+    return EXIT.ok;
+  }
+  const configPath = v.config as string;
+  const vppEnabled = v.vpp as boolean;
+
+  if (v.check) {
+    const loaded = await loadConfigFile(configPath, { vppEnabled });
+    if (loaded.ok) {
+      const c = loaded.config;
+      io.out(
+        `${configPath}: OK (${c.healthchecks.size} healthchecks, ${c.backends.size} backends, ${c.frontends.size} frontends)`,
+      );
+      return EXIT.ok;
+    }
+    io.err(formatConfigErrors(loaded.errors));
+    io.err(
+      `${configPath}: ${loaded.errors.length} ${loaded.kind} error${
+        loaded.errors.length === 1 ? "" : "s"
+      }`,
+    );
+    return loaded.kind === "parse" ? EXIT.parseError : EXIT.semanticError;
+  }
+
+  let metricsAddr;
+  try {
+    const m = (v["metrics-addr"] as string).trim();
+    metricsAddr = m === "" ? undefined : parseHostPort(m);
+    parseHostPort(v["grpc-addr"] as string);
+  } catch (e) {
+    io.err(`maglev daemon: ${(e as Error).message}`);
+    return EXIT.usage;
+  }
+
+  const log = new Logger({
+    level: v["log-level"] as LogLevel,
+    format: (v["log-format"] as LogFormat | undefined) ?? defaultLogFormat(),
+  });
+  log.info("starting", { version: VERSION, commit: COMMIT, date: BUILD_DATE });
+
+  const created = await Daemon.create({
+    configPath,
+    metricsAddr,
+    vppEnabled,
+    log,
+  });
+  if (!(created instanceof Daemon)) {
+    for (const e of created.errors) {
+      log.error("config-error", {
+        file: e.file,
+        line: e.line,
+        col: e.col,
+        path: e.path,
+        error: e.message,
+      });
+    }
+    io.err(formatConfigErrors(created.errors));
+    io.err(
+      `maglev daemon: not starting: ${configPath} has ${created.kind} errors (check with: maglev daemon --check --config ${configPath})`,
+    );
+    return created.kind === "parse" ? EXIT.parseError : EXIT.semanticError;
+  }
+  const daemon = created;
+  const netns = daemon.config.healthchecker.netns;
+  if (netns) {
+    const problem = netnsProblem(netns);
+    if (problem) log.error("netns-unavailable", { netns, error: problem });
+  }
+  if (vppEnabled) {
+    log.warn("vpp-integration-unavailable", {
+      hint:
+        "this build does not program VPP yet; it health-checks only (run with --vpp=false to silence this)",
+    });
+  }
+
+  const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
+  const onHup = () => {
+    log.info("reload-requested", { signal: "SIGHUP" });
+    void daemon.reload();
+  };
+  const onTerm = () => stop("SIGTERM");
+  const onInt = () => stop("SIGINT");
+  Deno.addSignalListener("SIGHUP", onHup);
+  Deno.addSignalListener("SIGTERM", onTerm);
+  Deno.addSignalListener("SIGINT", onInt);
+  try {
+    daemon.start();
+  } catch (e) {
+    io.err(`maglev daemon: cannot start: ${(e as Error).message}`);
+    await daemon.stop();
+    return EXIT.failure;
+  }
+
+  log.info("ready", {});
+  const signal = await stopped;
+  log.info("stopping", { signal });
+  Deno.removeSignalListener("SIGHUP", onHup);
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  Deno.removeSignalListener("SIGINT", onInt);
+  // Bounded: the spec promises exit within 2 s of SIGTERM.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    daemon.stop(),
+    new Promise((r) => timer = setTimeout(r, 1500)),
+  ]);
+  clearTimeout(timer);
+  log.info("stopped", {});
+  return EXIT.ok;
+}

@@ -1,0 +1,86 @@
+/**
+ * The one `maglev` executable: dispatches on the first argument (`daemon`,
+ * `ctl`, `web`, `version`) or, for drop-in compatibility with the original
+ * tools, on the name it was started as (`maglevd`, `maglevc`,
+ * `maglevd-frontend`).
+ */
+import { runDaemon } from "./daemon/run.ts";
+import { versionLine } from "./version.ts";
+
+/** Top-level usage text. */
+export const USAGE = `Usage: maglev <command> [flags]
+
+Commands:
+  daemon    health-check backends, program VPP, serve gRPC and metrics
+  ctl       operator shell and one-shot commands (talks to a daemon)
+  web       live dashboard for one or more daemons
+  version   print version, commit and build date
+
+Run "maglev <command> --help" for a command's flags.`;
+
+const BY_PROGRAM_NAME: Record<string, string> = {
+  maglevd: "daemon",
+  maglevc: "ctl",
+  "maglevd-frontend": "web",
+};
+
+/** Picks the subcommand from argv[0] or the first word. */
+export function resolveCommand(
+  programName: string,
+  args: readonly string[],
+): { command: string | undefined; rest: readonly string[] } {
+  const base = programName.split("/").pop() ?? "";
+  const implied = BY_PROGRAM_NAME[base];
+  if (implied) return { command: implied, rest: args };
+  return { command: args[0], rest: args.slice(1) };
+}
+
+/** Runs the program; returns the exit code. */
+export async function main(
+  args: readonly string[],
+  programName: string,
+): Promise<number> {
+  const { command, rest } = resolveCommand(programName, args);
+  switch (command) {
+    case "daemon":
+      return await runDaemon(rest);
+    case "ctl":
+    case "web":
+      console.error(
+        `maglev ${command}: not built yet in this version (the daemon and its metrics are)`,
+      );
+      return 1;
+    case "version":
+    case "--version":
+    case "-version":
+      console.log(versionLine());
+      return 0;
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`maglev: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+/** argv[0] as the launcher saw it; the bundle's shell launcher passes it on. */
+function programName(): string {
+  return Deno.env.get("MAGLEV_ARGV0") ?? Deno.execPath();
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args, programName()));
+  } catch (e) {
+    // Operator-facing: one line, no stack trace. MAGLEV_DEBUG=1 shows it.
+    console.error(
+      `maglev: ${e instanceof Error ? e.message : String(e)}`,
+    );
+    if (Deno.env.get("MAGLEV_DEBUG")) console.error(e);
+    Deno.exit(1);
+  }
+}

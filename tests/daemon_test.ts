@@ -1,0 +1,229 @@
+/**
+ * The daemon as an operator meets it: a real process, real listeners on
+ * loopback, signals, `--check` exit codes and /metrics checked by promtool.
+ */
+import assert from "node:assert/strict";
+import {
+  eventually,
+  freePort,
+  MaglevProcess,
+  runMaglev,
+} from "./helpers/maglev.ts";
+
+function configFor(port: number, extraBackend = ""): string {
+  return `maglev:
+  healthchecks:
+    web:
+      type: http
+      port: ${port}
+      interval: 200ms
+      timeout: 150ms
+      rise: 1
+      fall: 1
+      params:
+        path: /healthz
+  backends:
+    one: { address: 127.0.0.1, healthcheck: web }
+${extraBackend}
+  frontends:
+    www:
+      address: 192.0.2.1
+      port: 80
+      pools:
+        - name: primary
+          backends:
+            one: {}
+`;
+}
+
+async function tempConfig(text: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "maglev-test-" });
+  const path = `${dir}/maglev.yaml`;
+  await Deno.writeTextFile(path, text);
+  return path;
+}
+
+Deno.test("daemon --check: exit 0 valid, 1 parse error, 2 semantic error, clear lines", async () => {
+  const ok = await tempConfig(configFor(8080));
+  let r = await runMaglev(["daemon", "--check", "--vpp=false", "--config", ok]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /OK \(1 healthchecks, 1 backends, 1 frontends\)/);
+
+  const parse = await tempConfig("maglev:\n  backends:\n    x: [1, 2\n");
+  r = await runMaglev(["daemon", "--check", "--vpp=false", "--config", parse]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /maglev\.yaml:\d+:\d+: /);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+
+  const semantic = await tempConfig(
+    configFor(8080).replace("healthcheck: web", "healthcheck: nope"),
+  );
+  r = await runMaglev([
+    "daemon",
+    "--check",
+    "--vpp=false",
+    "--config",
+    semantic,
+  ]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /maglev\.backends\.one\.healthcheck/);
+
+  // VPP on (the default) needs the GRE source addresses: a semantic error.
+  r = await runMaglev(["daemon", "--check", "--config", ok]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /ipv4-src-address/);
+
+  r = await runMaglev([
+    "daemon",
+    "--check",
+    "--config",
+    "/nonexistent/maglev.yaml",
+  ]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim().split("\n").length, 2, r.stderr);
+  assert.match(r.stderr, /cannot read config/);
+});
+
+Deno.test("daemon: bad invocations get one line and exit 2", async () => {
+  let r = await runMaglev(["daemon", "--bogus"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^maglev daemon: unknown flag --bogus/);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+  r = await runMaglev(["daemon", "--log-level", "loud"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--log-level must be one of debug, info, warn, error/);
+  r = await runMaglev(["daemon", "--vpp=false", "--metrics-addr", "nope"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /host:port/);
+  r = await runMaglev(["frobnicate"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown command "frobnicate"/);
+  r = await runMaglev(["daemon", "--version"]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^maglev \S+ \(commit \S+, built \S+\)/);
+});
+
+Deno.test("daemon: probes, serves promtool-clean metrics, reloads on SIGHUP, exits on SIGTERM within 2 s", async () => {
+  const backend = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("OK"),
+  );
+  const port = backend.addr.port;
+  const metricsPort = freePort();
+  const path = await tempConfig(configFor(port));
+  const p = new MaglevProcess([
+    "daemon",
+    "--config",
+    path,
+    "--vpp=false",
+    "--metrics-addr",
+    `127.0.0.1:${metricsPort}`,
+    "--log-format",
+    "json",
+  ]);
+  try {
+    await p.waitForRecord(
+      (r) =>
+        r.msg === "backend-transition" && r.backend === "one" && r.to === "up",
+      "backend one up",
+    );
+    await p.waitForRecord(
+      (r) =>
+        r.msg === "frontend-transition" && r.frontend === "www" &&
+        r.to === "up",
+      "frontend www up",
+    );
+    const text = await eventually(async () => {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      const t = await res.text();
+      return /maglev_probe_total\{[^}]*backend="one"/.test(t) ? t : undefined;
+    }, "probe metrics");
+    assert.match(text, /maglev_backend_state\{backend="one",state="up"\} 1/);
+    assert.match(text, /maglev_frontend_state\{frontend="www",state="up"\} 1/);
+    assert.match(
+      text,
+      /maglev_frontend_pool_backend_weight\{frontend="www",pool="primary",backend="one",kind="effective"\} 100/,
+    );
+    assert.match(text, /maglev_probe_schedule_lag_seconds_bucket/);
+    assert.match(
+      text,
+      /maglev_backend_last_probe_age_seconds\{backend="one"\}/,
+    );
+    const promtool = await new Deno.Command("promtool", {
+      args: ["check", "metrics"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = promtool.stdin.getWriter();
+    await w.write(new TextEncoder().encode(text));
+    await w.close();
+    const pr = await promtool.output();
+    const dec = new TextDecoder();
+    assert.equal(
+      pr.code,
+      0,
+      `promtool: ${dec.decode(pr.stdout)}${dec.decode(pr.stderr)}`,
+    );
+
+    // An invalid file is refused and changes nothing.
+    await Deno.writeTextFile(path, "maglev:\n  nonsense: 1\n");
+    p.child.kill("SIGHUP");
+    await p.waitForRecord(
+      (r) => r.msg === "config-reload-refused",
+      "reload refused",
+    );
+    // A valid file adds a backend; the existing one keeps its state.
+    await Deno.writeTextFile(
+      path,
+      configFor(port, "    two: { address: 127.0.0.1, healthcheck: web }"),
+    );
+    p.child.kill("SIGHUP");
+    const reloaded = await p.waitForRecord(
+      (r) => r.msg === "config-reloaded",
+      "reload applied",
+    );
+    assert.deepEqual(reloaded.added, ["two"]);
+    assert.equal(reloaded.unchanged, 1);
+    await p.waitForRecord(
+      (r) =>
+        r.msg === "backend-transition" && r.backend === "two" && r.to === "up",
+      "backend two up",
+    );
+    assert.equal(
+      p.records.filter((r) =>
+        r.msg === "backend-transition" && r.backend === "one"
+      ).length,
+      1,
+      "backend one never left up across both reloads",
+    );
+
+    const { status, ms } = await p.stop("SIGTERM");
+    assert.equal(status.code, 0);
+    assert.ok(ms < 2000, `exit took ${ms}ms`);
+  } finally {
+    await p.stop("SIGKILL");
+    await backend.shutdown();
+  }
+});
+
+Deno.test("daemon: SIGINT also exits cleanly, and a bad config refuses to start", async () => {
+  const path = await tempConfig(configFor(9));
+  const p = new MaglevProcess([
+    "daemon",
+    "--config",
+    path,
+    "--vpp=false",
+    "--metrics-addr",
+    "",
+  ]);
+  await p.waitForRecord((r) => r.msg === "ready", "ready");
+  const { status, ms } = await p.stop("SIGINT");
+  assert.equal(status.code, 0);
+  assert.ok(ms < 2000, `exit took ${ms}ms`);
+
+  const bad = await tempConfig(configFor(9).replace("rise: 1", "rise: 0"));
+  const r = await runMaglev(["daemon", "--config", bad, "--vpp=false"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /not starting: .* has semantic errors/);
+});

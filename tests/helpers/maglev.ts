@@ -1,0 +1,160 @@
+/**
+ * Runs the real `maglev` program as a child process for system tests and
+ * waits for what it logs, with deadlines instead of sleeps.
+ */
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const MAIN = `${ROOT}src/main.ts`;
+
+/** Result of a short-lived invocation. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `maglev <args>` to completion. */
+export async function runMaglev(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<RunResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+/** A long-running maglev process whose JSON log lines can be awaited. */
+export class MaglevProcess {
+  readonly child: Deno.ChildProcess;
+  readonly lines: string[] = [];
+  readonly records: Record<string, unknown>[] = [];
+  #waiters = new Set<() => void>();
+  #stdout: Promise<string>;
+  readonly exited: Promise<Deno.CommandStatus>;
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, ...args],
+      env: { NO_COLOR: "1", ...env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#stdout = new Response(this.child.stdout).text();
+    void this.#pump();
+    this.exited = this.child.status;
+  }
+
+  async #pump(): Promise<void> {
+    const reader = this.child.stderr.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let buf = "";
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        this.lines.push(line);
+        try {
+          this.records.push(JSON.parse(line));
+        } catch {
+          // not a JSON log line
+        }
+        for (const w of this.#waiters) w();
+      }
+    }
+    for (const w of this.#waiters) w();
+  }
+
+  /** Resolves with the first log record (past or future) matching `pred`. */
+  waitForRecord(
+    pred: (r: Record<string, unknown>) => boolean,
+    what: string,
+    timeoutMs = 10_000,
+  ): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      let from = 0;
+      const check = () => {
+        for (; from < this.records.length; from++) {
+          if (pred(this.records[from])) {
+            cleanup();
+            resolve(this.records[from]);
+            return;
+          }
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new Error(
+            `timed out after ${timeoutMs}ms waiting for ${what}; log:\n${
+              this.lines.slice(-20).join("\n")
+            }`,
+          ),
+        );
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  /** Sends a signal and waits for exit, returning the status and elapsed ms. */
+  async stop(
+    signal: Deno.Signal = "SIGTERM",
+  ): Promise<{ status: Deno.CommandStatus; ms: number }> {
+    const t0 = performance.now();
+    try {
+      this.child.kill(signal);
+    } catch {
+      // already gone
+    }
+    const status = await this.exited;
+    await this.#stdout;
+    return { status, ms: performance.now() - t0 };
+  }
+}
+
+/** Polls an async condition until it holds; throws after the deadline. */
+export async function eventually<T>(
+  fn: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let last: unknown;
+  while (performance.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** A free TCP port on 127.0.0.1 (bound, then released). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return p;
+}
