@@ -5,7 +5,14 @@
  * `maglevd-frontend`).
  */
 import { runDaemon } from "./daemon/run.ts";
+import { NETNS_WORKER_PREFIX, runNetnsWorker } from "./probe/mod.ts";
 import { versionLine } from "./version.ts";
+
+/**
+ * Network-namespace probe workers are started from this same module, so a
+ * bundled or compiled build (one file) needs no separate worker file.
+ */
+const SELF_URL = new URL(import.meta.url);
 
 /** Top-level usage text. */
 export const USAGE = `Usage: maglev <command> [flags]
@@ -43,7 +50,9 @@ export async function main(
   const { command, rest } = resolveCommand(programName, args);
   switch (command) {
     case "daemon":
-      return await runDaemon(rest);
+      return await runDaemon(rest, undefined, undefined, {
+        netnsWorkerUrl: SELF_URL,
+      });
     case "ctl":
     case "web":
       console.error(
@@ -72,7 +81,12 @@ function programName(): string {
   return Deno.env.get("MAGLEV_ARGV0") ?? Deno.execPath();
 }
 
-if (import.meta.main) {
+const workerName = (globalThis as { name?: unknown }).name;
+if (
+  typeof workerName === "string" && workerName.startsWith(NETNS_WORKER_PREFIX)
+) {
+  runNetnsWorker();
+} else if (import.meta.main) {
   try {
     Deno.exit(await main(Deno.args, programName()));
   } catch (e) {

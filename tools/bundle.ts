@@ -5,7 +5,10 @@
  * Stamps the git commit and build date into the version constants.
  */
 const root = new URL("../", import.meta.url).pathname;
-const out = `${root}dist/maglev.js`;
+const outFlag = Deno.args.indexOf("--output");
+const out = outFlag >= 0 && Deno.args[outFlag + 1]
+  ? Deno.args[outFlag + 1]
+  : `${root}dist/maglev.js`;
 
 async function git(args: string[]): Promise<string | undefined> {
   try {

@@ -22,6 +22,8 @@ export interface DaemonOptions {
   log: Logger;
   /** Replaces the real prober (tests of the daemon's own logic). */
   prober?: Prober;
+  /** Module that netns probe workers start from (see src/main.ts). */
+  netnsWorkerUrl?: URL;
 }
 
 /** Outcome of a reload or check request. */
@@ -49,7 +51,10 @@ export class Daemon {
     );
     this.metrics = new DaemonMetrics();
     this.#prober = opts.prober ??
-      createProber({ netns: config.healthchecker.netns });
+      createProber({
+        netns: config.healthchecker.netns,
+        workerUrl: opts.netnsWorkerUrl,
+      });
     // The checker probes through this indirection so a reload that changes
     // healthchecker.netns can swap the prober without restarting loops.
     const via: Prober = {
@@ -182,7 +187,10 @@ export class Daemon {
     const netns = loaded.config.healthchecker.netns;
     if (netns !== prevNetns && !this.#opts.prober) {
       const old = this.#prober;
-      this.#prober = createProber({ netns });
+      this.#prober = createProber({
+        netns,
+        workerUrl: this.#opts.netnsWorkerUrl,
+      });
       old.close();
       this.log.info("netns-changed", {
         from: prevNetns ?? "",

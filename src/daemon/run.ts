@@ -58,6 +58,7 @@ export async function runDaemon(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
   io: Io = stdio,
+  opts: { netnsWorkerUrl?: URL } = {},
 ): Promise<number> {
   let flags;
   try {
@@ -127,6 +128,7 @@ export async function runDaemon(
     metricsAddr,
     vppEnabled,
     log,
+    netnsWorkerUrl: opts.netnsWorkerUrl,
   });
   if (!(created instanceof Daemon)) {
     for (const e of created.errors) {

@@ -4,7 +4,10 @@
  */
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const MAIN = `${ROOT}src/main.ts`;
+/** The program from source; tests of the bundle pass the bundle's path instead. */
+export const MAIN = `${ROOT}src/main.ts`;
+/** The repository root, with a trailing slash. */
+export const MAGLEV_ROOT = ROOT;
 
 /** Result of a short-lived invocation. */
 export interface RunResult {
@@ -17,9 +20,10 @@ export interface RunResult {
 export async function runMaglev(
   args: string[],
   env: Record<string, string> = {},
+  main = MAIN,
 ): Promise<RunResult> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+    args: ["run", "-A", main, ...args],
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
@@ -42,9 +46,9 @@ export class MaglevProcess {
   #stdout: Promise<string>;
   readonly exited: Promise<Deno.CommandStatus>;
 
-  constructor(args: string[], env: Record<string, string> = {}) {
+  constructor(args: string[], env: Record<string, string> = {}, main = MAIN) {
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, ...args],
+      args: ["run", "-A", main, ...args],
       env: { NO_COLOR: "1", ...env },
       stdin: "null",
       stdout: "piped",

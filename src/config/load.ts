@@ -1,0 +1,96 @@
+/**
+ * Loads `maglev.yaml`: parse stage, then (only on a clean parse) the semantic
+ * stage. Never throws: every problem, including an unreadable file or a bug
+ * in this module, comes back as a positioned ConfigError.
+ */
+import { parseStage } from "./_parse.ts";
+import { semanticStage } from "./_semantic.ts";
+import type { ConfigError, ConfigErrorKind, LoadResult } from "./types.ts";
+
+/** Options for loading a config. */
+export interface LoadOptions {
+  /**
+   * VPP integration is on (the default): the GRE source addresses under
+   * `maglev.vpp.lb` are then required. `--vpp=false` passes false.
+   */
+  readonly vppEnabled?: boolean;
+}
+
+/**
+ * Parses and validates config text. `file` is only used in error reports.
+ *
+ * @example
+ * ```ts
+ * const result = parseConfigText(text, "maglev.yaml", { vppEnabled: false });
+ * if (!result.ok) console.error(formatConfigErrors(result.errors));
+ * ```
+ */
+export function parseConfigText(
+  text: string,
+  file: string,
+  opts: LoadOptions = {},
+): LoadResult {
+  try {
+    if (typeof text !== "string") {
+      return failed("parse", [
+        fileError(String(file), "the config text is not a string"),
+      ]);
+    }
+    const parsed = parseStage(text, file);
+    if (parsed.raw === undefined) return failed("parse", parsed.errors);
+    const checked = semanticStage(parsed.raw, file, opts.vppEnabled ?? true);
+    if (checked.config === undefined) return failed("semantic", checked.errors);
+    return { ok: true, config: checked.config };
+  } catch (err) {
+    return failed("parse", [fileError(String(file), unexpected(err))]);
+  }
+}
+
+/**
+ * Reads and validates a config file. A missing or unreadable file is one
+ * parse error at line 0.
+ */
+export async function loadConfigFile(
+  path: string,
+  opts: LoadOptions = {},
+): Promise<LoadResult> {
+  let text: string;
+  try {
+    const bytes = await Deno.readFile(path);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (err) {
+    const why = err instanceof TypeError
+      ? "the file is not valid UTF-8 text"
+      : err instanceof Error
+      ? err.message.replace(/: (readfile|open) '.*'$/, "")
+      : String(err);
+    return failed("parse", [
+      fileError(
+        path,
+        `cannot read config: ${why}; pass --config with the path of maglev.yaml`,
+      ),
+    ]);
+  }
+  return parseConfigText(text, path, opts);
+}
+
+function failed(
+  kind: ConfigErrorKind,
+  errors: readonly ConfigError[],
+): LoadResult {
+  const sorted = [...errors].sort((a, b) => a.line - b.line || a.col - b.col);
+  return { ok: false, kind, errors: sorted };
+}
+
+function fileError(file: string, message: string): ConfigError {
+  return { kind: "parse", file, line: 0, col: 0, path: "", message };
+}
+
+function unexpected(err: unknown): string {
+  if (err instanceof Deno.errors.NotCapable) {
+    // The yaml package reads LOG_TOKENS / LOG_STREAM from the environment.
+    return `cannot parse YAML without environment access (${err.message}): run with --allow-env`;
+  }
+  const why = err instanceof Error ? err.message : String(err);
+  return `internal error while reading the config (${why}); please report this as a bug`;
+}
