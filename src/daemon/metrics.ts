@@ -39,7 +39,10 @@ export class DaemonMetrics implements ProbeObserver {
   constructor(now: () => number = Date.now) {
     this.#now = now;
     const registers = [this.registry];
-    const self = this;
+    // collect() runs with the gauge as `this`; these arrows reach the checker.
+    const backends = () => this.#checker?.backends() ?? [];
+    const frontends = () => this.#checker?.frontends() ?? [];
+    const clock = () => this.#now();
     new Gauge({
       name: "maglev_backend_state",
       help: "Backend state: 1 for the current state, 0 for the others.",
@@ -47,7 +50,7 @@ export class DaemonMetrics implements ProbeObserver {
       registers,
       collect() {
         this.reset();
-        for (const b of self.#checker?.backends() ?? []) {
+        for (const b of backends()) {
           for (const s of BACKEND_STATES) {
             this.set(
               { backend: b.config.name, state: s },
@@ -64,7 +67,7 @@ export class DaemonMetrics implements ProbeObserver {
       registers,
       collect() {
         this.reset();
-        for (const b of self.#checker?.backends() ?? []) {
+        for (const b of backends()) {
           this.set({ backend: b.config.name }, b.health.counter);
         }
       },
@@ -77,7 +80,7 @@ export class DaemonMetrics implements ProbeObserver {
       registers,
       collect() {
         this.reset();
-        for (const b of self.#checker?.backends() ?? []) {
+        for (const b of backends()) {
           this.set({ backend: b.config.name }, b.health.enabled ? 1 : 0);
         }
       },
@@ -89,12 +92,12 @@ export class DaemonMetrics implements ProbeObserver {
       registers,
       collect() {
         this.reset();
-        const now = self.#now();
-        for (const b of self.#checker?.backends() ?? []) {
+        const t = clock();
+        for (const b of backends()) {
           if (b.lastProbeAtMs !== undefined) {
             this.set(
               { backend: b.config.name },
-              Math.max(0, now - b.lastProbeAtMs) / 1000,
+              Math.max(0, t - b.lastProbeAtMs) / 1000,
             );
           }
         }
@@ -107,7 +110,7 @@ export class DaemonMetrics implements ProbeObserver {
       registers,
       collect() {
         this.reset();
-        for (const f of self.#checker?.frontends() ?? []) {
+        for (const f of frontends()) {
           for (const s of FRONTEND_STATES) {
             this.set(
               { frontend: f.config.name, state: s },
@@ -125,7 +128,7 @@ export class DaemonMetrics implements ProbeObserver {
       registers,
       collect() {
         this.reset();
-        for (const f of self.#checker?.frontends() ?? []) {
+        for (const f of frontends()) {
           for (const m of f.evaluation.members) {
             const l = {
               frontend: f.config.name,
