@@ -3,12 +3,8 @@
  * loopback, signals, `--check` exit codes and /metrics checked by promtool.
  */
 import assert from "node:assert/strict";
-import {
-  eventually,
-  freePort,
-  MaglevProcess,
-  runMaglev,
-} from "./helpers/maglev.ts";
+import { freePort, MaglevProcess, runMaglev } from "./helpers/maglev.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 function configFor(port: number, extraBackend = ""): string {
   return `maglev:
@@ -133,11 +129,11 @@ Deno.test("daemon: probes, serves promtool-clean metrics, reloads on SIGHUP, exi
         r.to === "up",
       "frontend www up",
     );
-    const text = await eventually(async () => {
+    const text = await waitFor("probe metrics", async () => {
       const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
       const t = await res.text();
       return /maglev_probe_total\{[^}]*backend="one"/.test(t) ? t : undefined;
-    }, "probe metrics");
+    });
     assert.match(text, /maglev_backend_state\{backend="one",state="up"\} 1/);
     assert.match(text, /maglev_frontend_state\{frontend="www",state="up"\} 1/);
     assert.match(
