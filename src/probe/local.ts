@@ -1,0 +1,94 @@
+/**
+ * The prober for the namespace the current thread lives in: dispatches each
+ * probe to its type's implementation. The netns worker runs one of these.
+ */
+import type { HealthCheckConfig, HealthCheckType } from "../config/types.ts";
+import type { ProbeCode } from "../health/types.ts";
+import { errorText, makeResult } from "./deadline.ts";
+import { probeHttp } from "./http.ts";
+import { IcmpProber } from "./icmp.ts";
+import { probeTcp } from "./tcp.ts";
+import { type TlsSettings, tlsSettings } from "./tls.ts";
+import type { Prober, ProbeResult, ProbeTarget } from "./types.ts";
+
+/** Options of a local prober. */
+export interface LocalProberOptions {
+  /** Trusted CA certificates (PEM), replacing the default roots. */
+  readonly caCerts?: readonly string[];
+}
+
+/** Code for a probe of `type` that failed before reaching its target. */
+export function failureCode(type: HealthCheckType): ProbeCode {
+  return type === "icmp" ? "L3CON" : "L4CON";
+}
+
+/** Probes from the current network namespace. */
+export class LocalProber implements Prober {
+  readonly #tls: TlsSettings;
+  #icmp: IcmpProber | undefined;
+  #closed = false;
+
+  constructor(opts: LocalProberOptions = {}) {
+    this.#tls = tlsSettings(opts.caCerts);
+  }
+
+  /** Runs one probe; never rejects. */
+  probe(target: ProbeTarget, check: HealthCheckConfig): Promise<ProbeResult> {
+    const start = performance.now();
+    try {
+      if (this.#closed) {
+        return Promise.resolve(
+          makeResult(failureCode(check.type), "prober closed", 0),
+        );
+      }
+      let p: Promise<ProbeResult>;
+      switch (check.type) {
+        case "tcp":
+          p = probeTcp(target, check, this.#tls);
+          break;
+        case "http":
+        case "https":
+          p = probeHttp(target, check, this.#tls);
+          break;
+        case "icmp":
+          this.#icmp ??= new IcmpProber();
+          p = this.#icmp.probe(target, check.timeoutMs);
+          break;
+        default:
+          p = Promise.resolve(
+            makeResult(
+              "L4CON",
+              `unknown check type ${String(check.type)}`,
+              0,
+            ),
+          );
+      }
+      return p.catch((e) => unexpected(check, e, start));
+    } catch (e) {
+      return Promise.resolve(unexpected(check, e, start));
+    }
+  }
+
+  /** Closes shared sockets; later probes fail at once. */
+  close(): void {
+    this.#closed = true;
+    this.#icmp?.close();
+  }
+
+  /** Resolves once shared sockets are closed (after `close`). */
+  get closed(): Promise<void> {
+    return this.#icmp?.closed ?? Promise.resolve();
+  }
+}
+
+function unexpected(
+  check: HealthCheckConfig,
+  e: unknown,
+  start: number,
+): ProbeResult {
+  return makeResult(
+    failureCode(check.type),
+    `internal error: ${errorText(e)}`,
+    performance.now() - start,
+  );
+}
