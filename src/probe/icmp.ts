@@ -18,7 +18,7 @@ import {
   sockaddrHolds,
   writeEchoRequest,
 } from "./icmp_packet.ts";
-import { addressBytes } from "./ip.ts";
+import { parseAddress } from "../config/address.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -311,5 +311,15 @@ export class IcmpProber {
     this.#openErrors[i] = undefined;
     this.#sockets[i] = s;
     return s;
+  }
+}
+
+/** Bytes of an address of the given family, or undefined if it is not one. */
+function addressBytes(address: string, family: 4 | 6): Uint8Array | undefined {
+  try {
+    const a = parseAddress(address);
+    return a.family === family ? a.bytes : undefined;
+  } catch {
+    return undefined;
   }
 }
