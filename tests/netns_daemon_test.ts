@@ -4,7 +4,12 @@
  * from the bundle itself).
  */
 import assert from "node:assert/strict";
-import { MAGLEV_ROOT, MaglevProcess, runMaglev } from "./helpers/maglev.ts";
+import {
+  freePort,
+  MAGLEV_ROOT,
+  MaglevProcess,
+  runMaglev,
+} from "./helpers/maglev.ts";
 import { requireIproute2, TestNetns } from "./helpers/netns.ts";
 
 const BUNDLE_TIMEOUT_MS = 120_000;
@@ -45,6 +50,8 @@ async function probeInNamespace(main?: string): Promise<void> {
       "daemon",
       "--config",
       path,
+      "--grpc-addr",
+      `127.0.0.1:${freePort()}`,
       "--vpp=false",
       "--metrics-addr",
       "",

@@ -119,6 +119,7 @@ function freeLocalPort(preferred: number): number {
   }
 }
 const metricsPort = freeLocalPort(9091);
+const grpcPort = freeLocalPort(9090);
 
 console.log(`maglev demo
   backends:  ${
@@ -126,6 +127,7 @@ console.log(`maglev demo
 }, ${standby} (healthy), ${flapping} (flaps every ${FLAP_SECONDS}s), ${dead} (dead), port ${port}
   config:    ${configPath}
   metrics:   http://127.0.0.1:${metricsPort}/metrics
+  gRPC:      127.0.0.1:${grpcPort}   (try: deno task maglev ctl --server 127.0.0.1:${grpcPort})
   reload:    edit the config, then: kill -HUP ${Deno.pid}
   VPP:       off (--vpp=false)
 Press Ctrl-C to stop.
@@ -137,6 +139,8 @@ const code = await runDaemon([
   "--vpp=false",
   "--metrics-addr",
   `127.0.0.1:${metricsPort}`,
+  "--grpc-addr",
+  `127.0.0.1:${grpcPort}`,
   "--log-format",
   "text",
 ]);

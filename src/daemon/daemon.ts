@@ -12,12 +12,17 @@ import type { Prober } from "../probe/types.ts";
 import { Checker, type ReloadSummary } from "./checker.ts";
 import { EventBus } from "./events.ts";
 import { DaemonMetrics } from "./metrics.ts";
+import { ApiServer } from "./grpc/server.ts";
 
 /** How the daemon was asked to run. */
 export interface DaemonOptions {
   configPath: string;
   /** Metrics listen address; undefined disables the listener. */
   metricsAddr?: HostPort;
+  /** gRPC listen address; undefined disables the API (tests of the core). */
+  grpcAddr?: HostPort;
+  /** gRPC server reflection. */
+  reflection?: boolean;
   vppEnabled: boolean;
   log: Logger;
   /** Replaces the real prober (tests of the daemon's own logic). */
@@ -40,6 +45,7 @@ export class Daemon {
   #opts: DaemonOptions;
   #prober: Prober;
   #metricsServer: Deno.HttpServer<Deno.NetAddr> | undefined;
+  #api: ApiServer | undefined;
   #reloading: Promise<ReloadResult> | undefined;
   #stopped = false;
 
@@ -69,11 +75,6 @@ export class Daemon {
       observer: this.metrics,
     });
     this.metrics.attach(this.checker);
-    // Logs become events for WatchEvents subscribers and the dashboard.
-    this.log.addSink({
-      level: "error",
-      write: (record) => this.bus.publish({ type: "log", record }),
-    });
   }
 
   /**
@@ -98,13 +99,23 @@ export class Daemon {
     return this.checker.config;
   }
 
+  /** Whether VPP integration was asked for (`--vpp`). */
+  get vppEnabled(): boolean {
+    return this.#opts.vppEnabled;
+  }
+
+  /** Address the gRPC listener is bound to, once started. */
+  get grpcAddr(): { hostname: string; port: number } | undefined {
+    return this.#api?.address;
+  }
+
   /** Address the metrics listener is bound to, once started. */
   get metricsAddr(): Deno.NetAddr | undefined {
     return this.#metricsServer?.addr;
   }
 
-  /** Starts probing and the listeners. */
-  start(): void {
+  /** Starts probing and the listeners; rejects if a listener cannot bind. */
+  async start(): Promise<void> {
     const c = this.config;
     this.log.info("config-loaded", {
       file: this.#opts.configPath,
@@ -113,6 +124,17 @@ export class Daemon {
       frontends: c.frontends.size,
       netns: c.healthchecker.netns,
     });
+    if (this.#opts.grpcAddr) {
+      this.#api = await ApiServer.listen(this, {
+        addr: this.#opts.grpcAddr,
+        reflection: this.#opts.reflection ?? true,
+      });
+      const a = this.#api.address;
+      this.log.info("grpc-listening", {
+        addr: `${a.hostname}:${a.port}`,
+        reflection: this.#opts.reflection ?? true,
+      });
+    }
     this.checker.start();
     if (this.#opts.metricsAddr) {
       this.#metricsServer = serveOn(
@@ -206,6 +228,9 @@ export class Daemon {
     this.#stopped = true;
     this.checker.stop();
     this.#prober.close();
-    await this.#metricsServer?.shutdown();
+    await Promise.all([
+      this.#api?.close(),
+      this.#metricsServer?.shutdown(),
+    ]);
   }
 }

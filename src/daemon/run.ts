@@ -108,10 +108,11 @@ export async function runDaemon(
   }
 
   let metricsAddr;
+  let grpcAddr;
   try {
     const m = (v["metrics-addr"] as string).trim();
     metricsAddr = m === "" ? undefined : parseHostPort(m);
-    parseHostPort(v["grpc-addr"] as string);
+    grpcAddr = parseHostPort(v["grpc-addr"] as string);
   } catch (e) {
     io.err(`maglev daemon: ${(e as Error).message}`);
     return EXIT.usage;
@@ -126,6 +127,8 @@ export async function runDaemon(
   const created = await Daemon.create({
     configPath,
     metricsAddr,
+    grpcAddr,
+    reflection: v.reflection as boolean,
     vppEnabled,
     log,
     netnsWorkerUrl: opts.netnsWorkerUrl,
@@ -170,7 +173,7 @@ export async function runDaemon(
   Deno.addSignalListener("SIGTERM", onTerm);
   Deno.addSignalListener("SIGINT", onInt);
   try {
-    daemon.start();
+    await daemon.start();
   } catch (e) {
     io.err(`maglev daemon: cannot start: ${(e as Error).message}`);
     await daemon.stop();

@@ -1,0 +1,51 @@
+/**
+ * A client for one maglev daemon, shared by `maglev ctl`, `maglev web` and
+ * the tests: native gRPC over HTTP/2 with a session that can be closed, so a
+ * one-shot command exits as soon as it is done.
+ */
+import { type Client, createClient } from "@connectrpc/connect";
+import {
+  createGrpcTransport,
+  Http2SessionManager,
+} from "@connectrpc/connect-node";
+import { formatHostPort, parseHostPort } from "../cli/addr.ts";
+import { Maglev } from "./gen/maglev/v1/maglev_pb.ts";
+
+/** The default daemon address of `ctl` and `web`. */
+export const DEFAULT_SERVER = "localhost:9090";
+
+/** A connected API client and its HTTP/2 session. */
+export interface MaglevConnection {
+  readonly client: Client<typeof Maglev>;
+  /** `host:port` as given, for messages. */
+  readonly server: string;
+  /** Closes the HTTP/2 session; pending calls fail. */
+  close(): void;
+}
+
+/**
+ * Builds a client for `server` (`host:port`, `:port` = localhost,
+ * `[v6]:port`). Throws a RangeError naming the expected form for a bad
+ * address; the connection itself is made lazily on the first call.
+ */
+export function connectMaglev(
+  server: string,
+  opts: { keepAliveMs?: number } = {},
+): MaglevConnection {
+  const hp = parseHostPort(server);
+  const host = hp.hostname ?? "localhost";
+  const url = `http://${formatHostPort({ hostname: host, port: hp.port })}`;
+  const sessionManager = new Http2SessionManager(url, {
+    pingIntervalMs: opts.keepAliveMs ?? 10_000,
+    pingTimeoutMs: 5_000,
+  });
+  const transport = createGrpcTransport({
+    baseUrl: url,
+    sessionManager,
+  });
+  return {
+    client: createClient(Maglev, transport),
+    server,
+    close: () => sessionManager.abort(),
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The API listener: native gRPC and the Connect protocol over cleartext
+ * HTTP/2 (h2c) on `--grpc-addr`, through connect-node on `node:http2`.
+ * (`Deno.serve` cannot send HTTP trailers, which gRPC needs.)
+ */
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { HostPort } from "../../cli/addr.ts";
+import {
+  file_maglev_v1_maglev,
+  Maglev,
+} from "../../api/gen/maglev/v1/maglev_pb.ts";
+import type { Daemon } from "../daemon.ts";
+import { registerReflection } from "./reflection.ts";
+import { createMaglevService, STREAM_ID_HEADER } from "./service.ts";
+
+/** Options of the API server. */
+export interface ApiServerOptions {
+  readonly addr: HostPort;
+  readonly reflection: boolean;
+  /** Events a WatchEvents subscriber may fall behind before it is dropped. */
+  readonly streamLimit?: number;
+}
+
+/** A running API server. */
+export class ApiServer {
+  readonly #server: http2.Http2Server;
+  readonly #sessions = new Set<http2.ServerHttp2Session>();
+  readonly #streams = new Map<string, http2.ServerHttp2Stream>();
+  readonly #shutdown = new AbortController();
+  #nextStream = 1;
+
+  private constructor(daemon: Daemon, opts: ApiServerOptions) {
+    const handler = connectNodeAdapter({
+      routes: (router) => {
+        router.service(
+          Maglev,
+          createMaglevService(daemon, {
+            streamLimit: opts.streamLimit,
+            shutdown: this.#shutdown.signal,
+            resetStream: (id) => this.#reset(id),
+          }),
+        );
+        if (opts.reflection) {
+          registerReflection(router, { files: [file_maglev_v1_maglev] });
+        }
+      },
+    });
+    this.#server = http2.createServer((req, res) => {
+      // Tag the stream so a subscriber that stops reading can be reset.
+      const id = String(this.#nextStream++);
+      req.headers[STREAM_ID_HEADER] = id;
+      this.#streams.set(id, req.stream);
+      req.stream.once("close", () => this.#streams.delete(id));
+      handler(req, res);
+    });
+    this.#server.on("session", (s) => {
+      this.#sessions.add(s);
+      s.once("close", () => this.#sessions.delete(s));
+    });
+  }
+
+  /** Starts listening; rejects with the OS error (e.g. address in use). */
+  static async listen(
+    daemon: Daemon,
+    opts: ApiServerOptions,
+  ): Promise<ApiServer> {
+    const api = new ApiServer(daemon, opts);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      api.#server.once("error", onError);
+      api.#server.listen(
+        { port: opts.addr.port, host: opts.addr.hostname ?? "::" },
+        () => {
+          api.#server.off("error", onError);
+          resolve();
+        },
+      );
+    }).catch(async (e) => {
+      // Hosts without IPv6: ":port" falls back to IPv4.
+      if (
+        opts.addr.hostname === undefined &&
+        (e as { code?: string }).code === "EAFNOSUPPORT"
+      ) {
+        await new Promise<void>((resolve, reject) => {
+          api.#server.once("error", reject);
+          api.#server.listen(
+            { port: opts.addr.port, host: "0.0.0.0" },
+            resolve,
+          );
+        });
+        return;
+      }
+      throw e;
+    });
+    return api;
+  }
+
+  /** The bound address. */
+  get address(): { hostname: string; port: number } {
+    const a = this.#server.address() as AddressInfo;
+    return { hostname: a.address, port: a.port };
+  }
+
+  /** Open WatchEvents and unary streams, for diagnostics and tests. */
+  get openStreams(): number {
+    return this.#streams.size;
+  }
+
+  #reset(id: string | undefined): void {
+    const stream = id ? this.#streams.get(id) : undefined;
+    // ENHANCE_YOUR_CALM: gRPC clients report it as RESOURCE_EXHAUSTED. A
+    // reset is the only way to end a stream whose client stopped reading:
+    // a trailer would wait behind the unread data.
+    stream?.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+
+  /**
+   * Ends every WatchEvents stream cleanly (OK status), stops accepting,
+   * and closes connections; sessions still busy after `graceMs` are cut.
+   */
+  async close(graceMs = 500): Promise<void> {
+    this.#shutdown.abort();
+    const closed = new Promise<void>((r) => this.#server.close(() => r()));
+    for (const s of this.#sessions) s.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      closed,
+      new Promise<void>((r) => timer = setTimeout(r, graceMs)),
+    ]);
+    clearTimeout(timer);
+    for (const s of this.#sessions) s.destroy();
+    await closed;
+  }
+}

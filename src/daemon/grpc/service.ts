@@ -1,0 +1,362 @@
+/**
+ * The `maglev.Maglev` service: API requests → daemon actions and state.
+ * Errors carry gRPC codes and messages that say what to do.
+ */
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { LOG_LEVELS, type LogLevel } from "../../cli/log.ts";
+import { formatConfigErrors } from "../../config/format.ts";
+import type { ConfigError } from "../../config/types.ts";
+import { BUILD_DATE, COMMIT, VERSION } from "../../version.ts";
+import {
+  type Event,
+  EventSchema,
+  type Maglev,
+  type WatchRequest,
+} from "../../api/gen/maglev/v1/maglev_pb.ts";
+import { CheckerError } from "../checker.ts";
+import type { Daemon } from "../daemon.ts";
+import type { DaemonEvent } from "../events.ts";
+import {
+  backendInfo,
+  configErrorInfo,
+  frontendInfo,
+  healthCheckInfo,
+  logEvent,
+  msToNs,
+  transitionInfo,
+} from "./convert.ts";
+import { OverflowError, Subscription } from "./watch.ts";
+
+/** Knobs of the API service. */
+export interface ServiceOptions {
+  /** Events a WatchEvents subscriber may fall behind before it is dropped. */
+  readonly streamLimit?: number;
+  /** Called when a subscriber overflows, with its stream id; resets the HTTP/2 stream. */
+  readonly resetStream?: (streamId: string | undefined) => void;
+  /** Ends every WatchEvents stream when aborted (daemon shutdown). */
+  readonly shutdown?: AbortSignal;
+}
+
+const CODE_OF = {
+  "not-found": Code.NotFound,
+  "invalid-argument": Code.InvalidArgument,
+  "failed-precondition": Code.FailedPrecondition,
+} as const;
+
+/** Runs an operator action, translating its refusal into a gRPC status. */
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof CheckerError) {
+      throw new ConnectError(e.message, CODE_OF[e.code]);
+    }
+    throw e;
+  }
+}
+
+function requireName(name: string, what: string): string {
+  if (!name) {
+    throw new ConnectError(`missing ${what} name`, Code.InvalidArgument);
+  }
+  return name;
+}
+
+function splitErrors(errors: readonly ConfigError[]) {
+  const parse = errors.filter((e) => e.kind === "parse");
+  const semantic = errors.filter((e) => e.kind === "semantic");
+  return {
+    parseError: formatConfigErrors(parse),
+    semanticError: formatConfigErrors(semantic),
+    errors: errors.map(configErrorInfo),
+  };
+}
+
+/** Header the HTTP/2 server sets so a stream can be found again to reset it. */
+export const STREAM_ID_HEADER = "x-maglev-stream-id";
+
+/** Builds the service implementation over a daemon. */
+export function createMaglevService(
+  daemon: Daemon,
+  opts: ServiceOptions = {},
+): ServiceImpl<typeof Maglev> {
+  const checker = daemon.checker;
+  const limit = opts.streamLimit ?? 4096;
+
+  const frontendsOf = (backend: string) =>
+    checker.frontends().filter((f) =>
+      f.config.pools.some((p) => p.members.some((m) => m.backend === backend))
+    ).map((f) => f.config.name);
+  const backendMsg = (name: string) => {
+    const b = checker.backend(name);
+    if (!b) {
+      throw new ConnectError(
+        `no backend "${name}" (see: show backends)`,
+        Code.NotFound,
+      );
+    }
+    return backendInfo(b, frontendsOf(name));
+  };
+  const frontendMsg = (name: string) => {
+    const f = checker.frontend(name);
+    if (!f) {
+      throw new ConnectError(
+        `no frontend "${name}" (see: show frontends)`,
+        Code.NotFound,
+      );
+    }
+    return frontendInfo(f, checker.config.frontends.get(name));
+  };
+  const healthCheckMsg = (name: string) => {
+    const c = checker.config.healthchecks.get(name);
+    if (!c) {
+      throw new ConnectError(
+        `no health check "${name}" (see: show healthchecks)`,
+        Code.NotFound,
+      );
+    }
+    const users = [...checker.config.backends.values()].filter((b) =>
+      b.healthcheck === name
+    ).map((b) => b.name);
+    return healthCheckInfo(c, users);
+  };
+  const vppUnavailable = () => {
+    throw new ConnectError(
+      daemon.vppEnabled
+        ? "VPP integration is not available in this build; the daemon only health-checks"
+        : "VPP integration is off (daemon started with --vpp=false)",
+      Code.Unavailable,
+    );
+  };
+
+  return {
+    getVersion() {
+      return { version: VERSION, commit: COMMIT, buildDate: BUILD_DATE };
+    },
+    listFrontends() {
+      return { frontends: checker.frontendNames().map(frontendMsg) };
+    },
+    getFrontend(req) {
+      return frontendMsg(requireName(req.name, "frontend"));
+    },
+    listBackends() {
+      return { backends: checker.backendNames().map(backendMsg) };
+    },
+    getBackend(req) {
+      return backendMsg(requireName(req.name, "backend"));
+    },
+    listHealthChecks() {
+      return {
+        healthchecks: [...checker.config.healthchecks.keys()].map(
+          healthCheckMsg,
+        ),
+      };
+    },
+    getHealthCheck(req) {
+      return healthCheckMsg(requireName(req.name, "health check"));
+    },
+    pauseBackend(req) {
+      guard(() => checker.pause(requireName(req.name, "backend")));
+      return backendMsg(req.name);
+    },
+    resumeBackend(req) {
+      guard(() => checker.resume(requireName(req.name, "backend")));
+      return backendMsg(req.name);
+    },
+    enableBackend(req) {
+      guard(() => checker.enable(requireName(req.name, "backend")));
+      return backendMsg(req.name);
+    },
+    disableBackend(req) {
+      guard(() => checker.disable(requireName(req.name, "backend")));
+      return backendMsg(req.name);
+    },
+    setFrontendPoolBackendWeight(req) {
+      guard(() =>
+        checker.setWeight(
+          requireName(req.frontend, "frontend"),
+          requireName(req.pool, "pool"),
+          requireName(req.backend, "backend"),
+          req.weight,
+        )
+      );
+      return frontendMsg(req.frontend);
+    },
+    async checkConfig() {
+      const r = await daemon.check();
+      return r.ok ? { ok: true } : { ok: false, ...splitErrors(r.errors) };
+    },
+    async reloadConfig() {
+      const r = await daemon.reload();
+      if (!r.ok) return { ok: false, ...splitErrors(r.errors) };
+      const s = r.summary;
+      return {
+        ok: true,
+        backendsAdded: [...s?.added ?? []],
+        backendsRemoved: [...s?.removed ?? []],
+        backendsChanged: [...s?.changed ?? []],
+        backendsUnchanged: s?.unchanged ?? 0,
+        frontendsAdded: [...s?.frontendsAdded ?? []],
+        frontendsRemoved: [...s?.frontendsRemoved ?? []],
+      };
+    },
+    getVPPInfo: vppUnavailable,
+    getVPPLBState: vppUnavailable,
+    syncVPPLBState: vppUnavailable,
+    getVPPLBCounters: vppUnavailable,
+
+    async *watchEvents(req, ctx) {
+      const want = watchFilter(req);
+      let seq = 0n;
+      const stamp = (e: Omit<Event, "seq">): Event => {
+        seq += 1n;
+        return { ...e, seq } as Event;
+      };
+      const streamId = ctx.requestHeader.get(STREAM_ID_HEADER) ?? undefined;
+      const sub = new Subscription<Event>(limit, () => {
+        // Deferred: this runs inside a bus or log delivery.
+        queueMicrotask(() => {
+          daemon.log.warn("watch-subscriber-dropped", {
+            limit,
+            hint: "the client stopped reading or is too slow for its log level",
+          });
+          opts.resetStream?.(streamId);
+        });
+      });
+      const toEvent = (e: DaemonEvent): Event | undefined => {
+        if (e.type === "backend" && want.backend) {
+          const b = checker.backend(e.backend);
+          return stamp(create(EventSchema, {
+            event: {
+              case: "backend",
+              value: {
+                backend: e.backend,
+                transition: transitionInfo(e.transition),
+                info: b ? backendInfo(b, frontendsOf(e.backend)) : undefined,
+              },
+            },
+          }));
+        }
+        if (e.type === "frontend" && want.frontend) {
+          const f = checker.frontend(e.frontend);
+          return stamp(create(EventSchema, {
+            event: {
+              case: "frontend",
+              value: {
+                frontend: e.frontend,
+                from: e.from,
+                to: e.to,
+                atUnixNs: msToNs(e.atMs),
+                info: f
+                  ? frontendInfo(f, checker.config.frontends.get(e.frontend))
+                  : undefined,
+              },
+            },
+          }));
+        }
+        return undefined;
+      };
+      // Subscribe and take the snapshot in one synchronous step, so no
+      // event can fall between the two.
+      const unsubscribe = daemon.bus.subscribe((e) => {
+        const ev = toEvent(e);
+        if (ev) sub.push(ev);
+      });
+      const removeSink = want.log
+        ? daemon.log.addSink({
+          level: want.logLevel,
+          write: (r) =>
+            sub.push(stamp(create(EventSchema, {
+              event: { case: "log", value: logEvent(r) },
+            }))),
+        })
+        : () => {};
+      const snapshot: Event[] = [];
+      const now = msToNs(Date.now());
+      if (want.backend) {
+        for (const b of checker.backends()) {
+          const s = b.health.state;
+          snapshot.push(stamp(create(EventSchema, {
+            event: {
+              case: "backend",
+              value: {
+                backend: b.config.name,
+                transition: {
+                  from: s,
+                  to: s,
+                  atUnixNs: b.health.lastTransition
+                    ? msToNs(b.health.lastTransition.atMs)
+                    : now,
+                  code: "NONE",
+                  reason: "snapshot",
+                },
+                info: backendInfo(b, frontendsOf(b.config.name)),
+              },
+            },
+          })));
+        }
+      }
+      if (want.frontend) {
+        for (const f of checker.frontends()) {
+          const s = f.evaluation.state;
+          snapshot.push(stamp(create(EventSchema, {
+            event: {
+              case: "frontend",
+              value: {
+                frontend: f.config.name,
+                from: s,
+                to: s,
+                atUnixNs: now,
+                info: frontendInfo(
+                  f,
+                  checker.config.frontends.get(f.config.name),
+                ),
+              },
+            },
+          })));
+        }
+      }
+      const onShutdown = () => sub.close();
+      opts.shutdown?.addEventListener("abort", onShutdown);
+      ctx.signal.addEventListener("abort", onShutdown);
+      try {
+        for (const ev of snapshot) yield ev;
+        for await (const ev of sub) yield ev;
+      } catch (e) {
+        if (e instanceof OverflowError) {
+          throw new ConnectError(e.message, Code.ResourceExhausted);
+        }
+        throw e;
+      } finally {
+        unsubscribe();
+        removeSink();
+        sub.close();
+        opts.shutdown?.removeEventListener("abort", onShutdown);
+        ctx.signal.removeEventListener("abort", onShutdown);
+      }
+    },
+  };
+}
+
+/** Normalized WatchRequest: defaults applied, level validated. */
+export function watchFilter(
+  req: WatchRequest,
+): { log: boolean; logLevel: LogLevel; backend: boolean; frontend: boolean } {
+  const none = !req.log && !req.backend && !req.frontend;
+  const level = (req.logLevel || "info").toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConnectError(
+      `log_level must be one of ${
+        LOG_LEVELS.join(", ")
+      }, not "${req.logLevel}"`,
+      Code.InvalidArgument,
+    );
+  }
+  return {
+    log: req.log,
+    logLevel: level as LogLevel,
+    backend: none || req.backend,
+    frontend: none || req.frontend,
+  };
+}
