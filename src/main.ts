@@ -4,6 +4,7 @@
  * tools, on the name it was started as (`maglevd`, `maglevc`,
  * `maglevd-frontend`).
  */
+import { runCtl } from "./ctl/mod.ts";
 import { runDaemon } from "./daemon/run.ts";
 import { NETNS_WORKER_PREFIX, runNetnsWorker } from "./probe/mod.ts";
 import { versionLine } from "./version.ts";
@@ -54,6 +55,7 @@ export async function main(
         netnsWorkerUrl: SELF_URL,
       });
     case "ctl":
+      return await runCtl(rest);
     case "web":
       console.error(
         `maglev ${command}: not built yet in this version (the daemon and its metrics are)`,
