@@ -4,10 +4,14 @@
  * tools, on the name it was started as (`maglevd`, `maglevc`,
  * `maglevd-frontend`).
  */
-import { runCtl } from "./ctl/mod.ts";
-import { runDaemon } from "./daemon/run.ts";
-import { NETNS_WORKER_PREFIX, runNetnsWorker } from "./probe/mod.ts";
 import { versionLine } from "./version.ts";
+
+// Subcommands are imported when chosen, so `maglev ctl` does not pay for
+// evaluating the daemon (and the daemon not for the shell): one-shot ctl
+// start-up is what scripts wait for.
+
+/** Name prefix of netns probe workers (main_test.ts checks it matches src/probe). */
+export const NETNS_WORKER_PREFIX = "maglev-netns-worker:";
 
 /**
  * Network-namespace probe workers are started from this same module, so a
@@ -50,12 +54,16 @@ export async function main(
 ): Promise<number> {
   const { command, rest } = resolveCommand(programName, args);
   switch (command) {
-    case "daemon":
+    case "daemon": {
+      const { runDaemon } = await import("./daemon/run.ts");
       return await runDaemon(rest, undefined, undefined, {
         netnsWorkerUrl: SELF_URL,
       });
-    case "ctl":
+    }
+    case "ctl": {
+      const { runCtl } = await import("./ctl/mod.ts");
       return await runCtl(rest);
+    }
     case "web":
       console.error(
         `maglev ${command}: not built yet in this version (the daemon and its metrics are)`,
@@ -87,6 +95,7 @@ const workerName = (globalThis as { name?: unknown }).name;
 if (
   typeof workerName === "string" && workerName.startsWith(NETNS_WORKER_PREFIX)
 ) {
+  const { runNetnsWorker } = await import("./probe/netns_worker.ts");
   runNetnsWorker();
 } else if (import.meta.main) {
   try {
