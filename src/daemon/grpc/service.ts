@@ -4,7 +4,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { LOG_LEVELS, type LogLevel } from "../../cli/log.ts";
+import { LOG_LEVELS, type LogLevel, type LogRecord } from "../../cli/log.ts";
 import { formatConfigErrors } from "../../config/format.ts";
 import type { ConfigError } from "../../config/types.ts";
 import { BUILD_DATE, COMMIT, VERSION } from "../../version.ts";
@@ -84,10 +84,27 @@ export function createMaglevService(
   const checker = daemon.checker;
   const limit = opts.streamLimit ?? 4096;
 
-  const frontendsOf = (backend: string) =>
-    checker.frontends().filter((f) =>
-      f.config.pools.some((p) => p.members.some((m) => m.backend === backend))
-    ).map((f) => f.config.name);
+  // backend → frontends using it, rebuilt when a reload swaps the config.
+  const usersByConfig = new WeakMap<object, Map<string, string[]>>();
+  const frontendsOf = (backend: string): string[] => {
+    const config = checker.config;
+    let users = usersByConfig.get(config);
+    if (!users) {
+      users = new Map();
+      for (const fe of config.frontends.values()) {
+        for (const p of fe.pools) {
+          for (const m of p.members) {
+            const list = users.get(m.backend) ?? [];
+            if (!list.includes(fe.name)) list.push(fe.name);
+            users.set(m.backend, list);
+          }
+        }
+      }
+      usersByConfig.set(config, users);
+    }
+    return users.get(backend) ?? [];
+  };
+  const events = new EventMessages(daemon, frontendsOf);
   const backendMsg = (name: string) => {
     const b = checker.backend(name);
     if (!b) {
@@ -209,9 +226,9 @@ export function createMaglevService(
     async *watchEvents(req, ctx) {
       const want = watchFilter(req);
       let seq = 0n;
-      const stamp = (e: Omit<Event, "seq">): Event => {
+      const stamp = (e: Event): Event => {
         seq += 1n;
-        return { ...e, seq } as Event;
+        return { ...e, seq };
       };
       const streamId = ctx.requestHeader.get(STREAM_ID_HEADER) ?? undefined;
       const sub = new Subscription<Event>(limit, () => {
@@ -224,99 +241,29 @@ export function createMaglevService(
           opts.resetStream?.(streamId);
         });
       });
-      const toEvent = (e: DaemonEvent): Event | undefined => {
-        if (e.type === "backend" && want.backend) {
-          const b = checker.backend(e.backend);
-          return stamp(create(EventSchema, {
-            event: {
-              case: "backend",
-              value: {
-                backend: e.backend,
-                transition: transitionInfo(e.transition),
-                info: b ? backendInfo(b, frontendsOf(e.backend)) : undefined,
-              },
-            },
-          }));
-        }
-        if (e.type === "frontend" && want.frontend) {
-          const f = checker.frontend(e.frontend);
-          return stamp(create(EventSchema, {
-            event: {
-              case: "frontend",
-              value: {
-                frontend: e.frontend,
-                from: e.from,
-                to: e.to,
-                atUnixNs: msToNs(e.atMs),
-                info: f
-                  ? frontendInfo(f, checker.config.frontends.get(e.frontend))
-                  : undefined,
-              },
-            },
-          }));
-        }
-        return undefined;
-      };
       // Subscribe and take the snapshot in one synchronous step, so no
-      // event can fall between the two.
+      // event can fall between the two. Messages are built once per event
+      // and shared by every subscriber; each stream only stamps its seq.
       const unsubscribe = daemon.bus.subscribe((e) => {
-        const ev = toEvent(e);
-        if (ev) sub.push(ev);
+        if (
+          (e.type === "backend" && want.backend) ||
+          (e.type === "frontend" && want.frontend)
+        ) {
+          const ev = events.of(e);
+          if (ev) sub.push(stamp(ev));
+        }
       });
       const removeSink = want.log
         ? daemon.log.addSink({
           level: want.logLevel,
-          write: (r) =>
-            sub.push(stamp(create(EventSchema, {
-              event: { case: "log", value: logEvent(r) },
-            }))),
+          write: (r) => sub.push(stamp(events.ofLog(r))),
         })
         : () => {};
-      const snapshot: Event[] = [];
-      const now = msToNs(Date.now());
-      if (want.backend) {
-        for (const b of checker.backends()) {
-          const s = b.health.state;
-          snapshot.push(stamp(create(EventSchema, {
-            event: {
-              case: "backend",
-              value: {
-                backend: b.config.name,
-                transition: {
-                  from: s,
-                  to: s,
-                  atUnixNs: b.health.lastTransition
-                    ? msToNs(b.health.lastTransition.atMs)
-                    : now,
-                  code: "NONE",
-                  reason: "snapshot",
-                },
-                info: backendInfo(b, frontendsOf(b.config.name)),
-              },
-            },
-          })));
-        }
-      }
-      if (want.frontend) {
-        for (const f of checker.frontends()) {
-          const s = f.evaluation.state;
-          snapshot.push(stamp(create(EventSchema, {
-            event: {
-              case: "frontend",
-              value: {
-                frontend: f.config.name,
-                from: s,
-                to: s,
-                atUnixNs: now,
-                info: frontendInfo(
-                  f,
-                  checker.config.frontends.get(f.config.name),
-                ),
-              },
-            },
-          })));
-        }
-      }
+      const snap = events.snapshot();
+      const snapshot = [
+        ...(want.backend ? snap.backends : []),
+        ...(want.frontend ? snap.frontends : []),
+      ].map(stamp);
       const onShutdown = () => sub.close();
       opts.shutdown?.addEventListener("abort", onShutdown);
       ctx.signal.addEventListener("abort", onShutdown);
@@ -337,6 +284,137 @@ export function createMaglevService(
       }
     },
   };
+}
+
+/**
+ * Builds WatchEvents messages once per daemon event (not once per
+ * subscriber), and the snapshot once per state change or second, so 200
+ * dashboards connecting at once cost about what one does.
+ */
+class EventMessages {
+  #daemon: Daemon;
+  #frontendsOf: (backend: string) => string[];
+  #byEvent = new WeakMap<DaemonEvent, Event | null>();
+  #byLog = new WeakMap<LogRecord, Event>();
+  #version = 0;
+  #snap?: {
+    version: number;
+    atMs: number;
+    backends: Event[];
+    frontends: Event[];
+  };
+
+  constructor(daemon: Daemon, frontendsOf: (backend: string) => string[]) {
+    this.#daemon = daemon;
+    this.#frontendsOf = frontendsOf;
+    daemon.bus.subscribe((e) => {
+      if (e.type !== "log") this.#version++;
+    });
+  }
+
+  /** The message for a backend or frontend event (undefined for others). */
+  of(e: DaemonEvent): Event | undefined {
+    const cached = this.#byEvent.get(e);
+    if (cached !== undefined) return cached ?? undefined;
+    const built = this.#build(e) ?? null;
+    this.#byEvent.set(e, built);
+    return built ?? undefined;
+  }
+
+  /** The message for a log record. */
+  ofLog(r: LogRecord): Event {
+    let ev = this.#byLog.get(r);
+    if (!ev) {
+      ev = create(EventSchema, { event: { case: "log", value: logEvent(r) } });
+      this.#byLog.set(r, ev);
+    }
+    return ev;
+  }
+
+  #build(e: DaemonEvent): Event | undefined {
+    const checker = this.#daemon.checker;
+    if (e.type === "backend") {
+      const b = checker.backend(e.backend);
+      return create(EventSchema, {
+        event: {
+          case: "backend",
+          value: {
+            backend: e.backend,
+            transition: transitionInfo(e.transition),
+            info: b ? backendInfo(b, this.#frontendsOf(e.backend)) : undefined,
+          },
+        },
+      });
+    }
+    if (e.type === "frontend") {
+      const f = checker.frontend(e.frontend);
+      return create(EventSchema, {
+        event: {
+          case: "frontend",
+          value: {
+            frontend: e.frontend,
+            from: e.from,
+            to: e.to,
+            atUnixNs: msToNs(e.atMs),
+            info: f
+              ? frontendInfo(f, checker.config.frontends.get(e.frontend))
+              : undefined,
+          },
+        },
+      });
+    }
+    return undefined;
+  }
+
+  /**
+   * from == to events for every backend and frontend. Reused while no
+   * state changed and it is under a second old (only probe times age).
+   */
+  snapshot(): { backends: Event[]; frontends: Event[] } {
+    const nowMs = Date.now();
+    const s = this.#snap;
+    if (s && s.version === this.#version && nowMs - s.atMs < 1000) return s;
+    const checker = this.#daemon.checker;
+    const now = msToNs(nowMs);
+    const backends = checker.backends().map((b) => {
+      const st = b.health.state;
+      return create(EventSchema, {
+        event: {
+          case: "backend",
+          value: {
+            backend: b.config.name,
+            transition: {
+              from: st,
+              to: st,
+              atUnixNs: b.health.lastTransition
+                ? msToNs(b.health.lastTransition.atMs)
+                : now,
+              code: "NONE",
+              reason: "snapshot",
+            },
+            info: backendInfo(b, this.#frontendsOf(b.config.name)),
+          },
+        },
+      });
+    });
+    const frontends = checker.frontends().map((f) => {
+      const st = f.evaluation.state;
+      return create(EventSchema, {
+        event: {
+          case: "frontend",
+          value: {
+            frontend: f.config.name,
+            from: st,
+            to: st,
+            atUnixNs: now,
+            info: frontendInfo(f, checker.config.frontends.get(f.config.name)),
+          },
+        },
+      });
+    });
+    this.#snap = { version: this.#version, atMs: nowMs, backends, frontends };
+    return this.#snap;
+  }
 }
 
 /** Normalized WatchRequest: defaults applied, level validated. */
