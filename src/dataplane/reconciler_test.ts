@@ -1,0 +1,227 @@
+import assert from "node:assert/strict";
+import { Logger } from "../cli/log.ts";
+import { parseConfigText } from "../config/load.ts";
+import type { Config } from "../config/types.ts";
+import { evaluateFrontend } from "../health/frontend.ts";
+import type { BackendState } from "../health/types.ts";
+import { MemoryLb } from "../vpp/memory.ts";
+import { type HealthView, Reconciler } from "./reconciler.ts";
+
+function config(minDelay = "0s", maxDelay = "0s"): Config {
+  const r = parseConfigText(
+    `maglev:
+  vpp:
+    lb:
+      ipv4-src-address: 192.0.2.254
+      ipv6-src-address: 2001:db8::254
+      startup-min-delay: ${minDelay}
+      startup-max-delay: ${maxDelay}
+  healthchecks:
+    hc: { type: tcp, port: 80 }
+  backends:
+    a: { address: 10.0.0.1, healthcheck: hc }
+    b: { address: 10.0.0.2, healthcheck: hc }
+    c: { address: 10.0.0.3, healthcheck: hc }
+  frontends:
+    web:
+      address: 192.0.2.1
+      port: 80
+      pools:
+        - name: primary
+          backends: { b: {}, a: { weight: 50 } }
+        - name: backup
+          backends: { c: {} }
+`,
+    "t.yaml",
+  );
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.config;
+}
+
+function view(cfg: Config, states: Record<string, BackendState>): HealthView {
+  return {
+    config: cfg,
+    backendState: (b) => states[b],
+    evaluation: (f) => {
+      const fe = cfg.frontends.get(f);
+      return fe &&
+        evaluateFrontend(
+          fe,
+          (b) => states[b] ? { state: states[b] } : undefined,
+        );
+    },
+  };
+}
+
+const quiet = () =>
+  new Logger({ level: "error", format: "json", writeLine: () => {} });
+const weights = async (lb: MemoryLb) =>
+  Object.fromEntries((await lb.dump()).ases.map((a) => [a.address, a.weight]));
+
+Deno.test("reconciler: cold start, no-op resync, a transition syncs one frontend", async () => {
+  const lb = new MemoryLb();
+  const states: Record<string, BackendState> = { a: "up", b: "up", c: "up" };
+  const cfg = config();
+  const r = new Reconciler({ lb, health: view(cfg, states), log: quiet() });
+  await r.pushConf();
+  assert.equal((await lb.getConf()).ipv4SrcAddress, "192.0.2.254");
+  const first = await r.sync();
+  assert.deepEqual(first.ops.map((o) => o.kind), [
+    "add-vip",
+    "add-as",
+    "add-as",
+    "add-as",
+  ]);
+  assert.deepEqual(await weights(lb), {
+    "10.0.0.1": 50,
+    "10.0.0.2": 100,
+    "10.0.0.3": 0,
+  });
+  // ASes were added in numeric order whatever the pool order.
+  assert.deepEqual(
+    lb.operations.filter((o) => o.op === "addAs").map((o) =>
+      o.op === "addAs" && o.address
+    ),
+    ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
+  );
+  assert.deepEqual((await r.sync()).ops, [], "no-op resync");
+  const before = lb.operations.length;
+  await r.pushConf();
+  assert.equal(
+    lb.operations.length,
+    before,
+    "lb_conf only pushed on difference",
+  );
+
+  states.b = "down";
+  const t = await r.requestFrontend("web");
+  assert.deepEqual(
+    t.ops.map((o) => o.kind === "set-weight" && [o.address, o.weight, o.flush]),
+    [
+      ["10.0.0.2", 0, true],
+    ],
+  );
+  states.a = "disabled";
+  await r.requestFrontend("web");
+  assert.deepEqual(await weights(lb), {
+    "10.0.0.1": 0,
+    "10.0.0.2": 0,
+    "10.0.0.3": 100,
+  });
+  assert.deepEqual(
+    (await r.sync()).ops,
+    [],
+    "a delivered flush is not repeated",
+  );
+});
+
+Deno.test("reconciler: dry-run computes operations and sends nothing", async () => {
+  const lb = new MemoryLb();
+  const cfg = config();
+  const r = new Reconciler({
+    lb,
+    health: view(cfg, { a: "up", b: "up", c: "up" }),
+    log: quiet(),
+    dryRun: true,
+  });
+  const res = await r.sync();
+  assert.equal(res.dryRun, true);
+  assert.equal(res.ops.length, 4);
+  assert.equal(lb.operations.length, 0);
+  assert.equal((await lb.dump()).vips.length, 0);
+});
+
+Deno.test("reconciler: a daemon restart during warmup changes no healthy weight", async () => {
+  const lb = new MemoryLb();
+  const cfg = config("5s", "30s");
+  const running = new Reconciler({
+    lb,
+    health: view(config(), { a: "up", b: "up", c: "up" }),
+    log: quiet(),
+  });
+  await running.sync();
+  const programmed = lb.operations.length;
+
+  // The new daemon: everything unknown at first.
+  let now = 0;
+  const states: Record<string, BackendState> = {
+    a: "unknown",
+    b: "unknown",
+    c: "unknown",
+  };
+  const r = new Reconciler({
+    lb,
+    health: view(cfg, states),
+    log: quiet(),
+    now: () => now,
+  });
+  let res = await r.sync();
+  assert.equal(res.skipped, "warmup", "hands off before min delay");
+  now = 6000;
+  states.a = "up";
+  res = await r.requestFrontend("web");
+  assert.equal(res.skipped, "warmup", "not released while b and c are unknown");
+  states.b = "up";
+  states.c = "up";
+  res = await r.requestFrontend("web");
+  assert.deepEqual(res.ops, [], "released: same weights as before the restart");
+  assert.equal(lb.operations.length, programmed, "VPP untouched");
+});
+
+Deno.test("reconciler: at max delay stragglers are synced; drift is repaired", async () => {
+  const lb = new MemoryLb();
+  let now = 0;
+  const cfg = config("1s", "2s");
+  const r = new Reconciler({
+    lb,
+    health: view(cfg, { a: "up", b: "unknown", c: "up" }),
+    log: quiet(),
+    now: () => now,
+  });
+  now = 1500;
+  assert.equal((await r.sync()).skipped, "warmup");
+  now = 2000;
+  const res = await r.sync();
+  assert.equal(res.skipped, undefined);
+  assert.deepEqual(await weights(lb), {
+    "10.0.0.1": 50,
+    "10.0.0.2": 0,
+    "10.0.0.3": 0,
+  });
+
+  // VPP refuses an AS (an IPv6 AS on a gre4 VIP would be INVALID_ADDRESS_FAMILY):
+  // simulate by deleting the VIP behind our back and asking for a weight.
+  await lb.delAs(
+    { prefix: "192.0.2.1/32", protocol: 6, port: 80 },
+    "10.0.0.1",
+    true,
+  );
+  const fixed = await r.sync();
+  assert.deepEqual(fixed.ops.map((o) => o.kind), ["add-as"], "drift repaired");
+  assert.deepEqual(fixed.errors, []);
+});
+
+Deno.test("reconciler: operations VPP refuses are reported, the rest still run", async () => {
+  const lb = new MemoryLb();
+  // Another VIP on the same prefix with another encap: VPP refuses ours.
+  await lb.addVip({
+    prefix: "192.0.2.1/32",
+    protocol: 17,
+    port: 53,
+    encap: "gre6",
+    srcIpSticky: false,
+    flowTableLength: 1024,
+  });
+  const r = new Reconciler({
+    lb,
+    health: view(config(), { a: "up", b: "up", c: "up" }),
+    log: quiet(),
+  });
+  const res = await r.sync({ frontend: "web" });
+  assert.equal(res.errors.length, 4, res.errors.join("\n"));
+  assert.match(
+    res.errors[0],
+    /add vip 192\.0\.2\.1\/32 tcp\/80 .*: .*VPP answered -73 \(INVALID_ARGUMENT\)/,
+  );
+  assert.equal((await lb.dump()).vips.length, 1, "the other VIP is untouched");
+});
