@@ -13,6 +13,7 @@ import { Checker, type ReloadSummary } from "./checker.ts";
 import { EventBus } from "./events.ts";
 import { DaemonMetrics } from "./metrics.ts";
 import { ApiServer } from "./grpc/server.ts";
+import { DaemonVpp, type DaemonVppOptions } from "./vpp.ts";
 
 /** How the daemon was asked to run. */
 export interface DaemonOptions {
@@ -29,6 +30,8 @@ export interface DaemonOptions {
   prober?: Prober;
   /** Module that netns probe workers start from (see src/main.ts). */
   netnsWorkerUrl?: URL;
+  /** How to reach VPP when `vppEnabled`. */
+  vpp?: DaemonVppOptions;
 }
 
 /** Outcome of a reload or check request. */
@@ -46,6 +49,8 @@ export class Daemon {
   #prober: Prober;
   #metricsServer: Deno.HttpServer<Deno.NetAddr> | undefined;
   #api: ApiServer | undefined;
+  /** The VPP side; undefined with --vpp=false. */
+  readonly vpp: DaemonVpp | undefined;
   #reloading: Promise<ReloadResult> | undefined;
   #stopped = false;
 
@@ -75,6 +80,15 @@ export class Daemon {
       observer: this.metrics,
     });
     this.metrics.attach(this.checker);
+    this.vpp = opts.vppEnabled
+      ? new DaemonVpp(
+        this.checker,
+        this.bus,
+        this.log,
+        this.metrics.registry,
+        opts.vpp ?? { dryRun: false },
+      )
+      : undefined;
   }
 
   /**
@@ -136,6 +150,7 @@ export class Daemon {
       });
     }
     this.checker.start();
+    this.vpp?.start();
     if (this.#opts.metricsAddr) {
       this.#metricsServer = serveOn(
         this.#opts.metricsAddr,
@@ -219,6 +234,7 @@ export class Daemon {
         to: netns ?? "",
       });
     }
+    void this.vpp?.reloaded();
     return { ok: true, summary };
   }
 
@@ -229,6 +245,7 @@ export class Daemon {
     this.checker.stop();
     this.#prober.close();
     await Promise.all([
+      this.vpp?.stop(),
       this.#api?.close(),
       this.#metricsServer?.shutdown(),
     ]);

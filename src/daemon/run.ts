@@ -132,6 +132,12 @@ export async function runDaemon(
     vppEnabled,
     log,
     netnsWorkerUrl: opts.netnsWorkerUrl,
+    vpp: {
+      libPath: v["vpp-lib"] as string,
+      apiPrefix: v["vpp-api-prefix"] as string,
+      statsSocket: v["vpp-stats-socket"] as string,
+      dryRun: v["dry-run"] as boolean,
+    },
   });
   if (!(created instanceof Daemon)) {
     for (const e of created.errors) {
@@ -154,12 +160,6 @@ export async function runDaemon(
   if (netns) {
     const problem = netnsProblem(netns);
     if (problem) log.error("netns-unavailable", { netns, error: problem });
-  }
-  if (vppEnabled) {
-    log.warn("vpp-integration-unavailable", {
-      hint:
-        "this build does not program VPP yet; it health-checks only (run with --vpp=false to silence this)",
-    });
   }
 
   const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();

@@ -32,6 +32,17 @@ export interface FixtureOptions {
   readonly flags?: readonly string[];
   /** Probe interval (also the fast/down interval): "100ms" (default) or "10ms". */
   readonly interval?: string;
+  /**
+   * Program VPP through this libvppapiclient.so (the stand-in), with these
+   * env vars for it; otherwise the daemon runs with --vpp=false.
+   */
+  readonly vpp?: {
+    readonly lib: string;
+    readonly env: Record<string, string>;
+    readonly minDelay?: string;
+    readonly maxDelay?: string;
+    readonly syncInterval?: string;
+  };
 }
 
 /**
@@ -72,8 +83,18 @@ export async function startDaemon(
     "\n",
   );
   const backup = names.slice(2).map((n) => `            ${n}: {}`).join("\n");
+  const vpp = opts.vpp
+    ? `  vpp:
+    lb:
+      ipv4-src-address: 192.0.2.254
+      ipv6-src-address: 2001:db8::254
+      startup-min-delay: ${opts.vpp.minDelay ?? "0s"}
+      startup-max-delay: ${opts.vpp.maxDelay ?? "0s"}
+      sync-interval: ${opts.vpp.syncInterval ?? "30s"}
+`
+    : "";
   const config = `maglev:
-  healthchecker:
+${vpp}  healthchecker:
     transition-history: 4
   healthchecks:
 ${checks}
@@ -110,7 +131,7 @@ ${backup}`
     "daemon",
     "--config",
     configPath,
-    "--vpp=false",
+    ...(opts.vpp ? ["--vpp-lib", opts.vpp.lib] : ["--vpp=false"]),
     "--grpc-addr",
     grpcAddr,
     "--metrics-addr",
@@ -118,7 +139,7 @@ ${backup}`
     "--log-format",
     "json",
     ...(opts.flags ?? []),
-  ]);
+  ], opts.vpp?.env ?? {});
   const close = async () => {
     await process.stop("SIGTERM");
     await Promise.all(servers.map((s) => s.shutdown()));

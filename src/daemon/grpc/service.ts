@@ -15,6 +15,10 @@ import {
   type WatchRequest,
 } from "../../api/gen/maglev/v1/maglev_pb.ts";
 import { CheckerError } from "../checker.ts";
+import { vipOf } from "../../dataplane/desired.ts";
+import { describeOp } from "../../dataplane/diff.ts";
+import { vipId } from "../../vpp/validate.ts";
+import { VppNotAvailable } from "../vpp.ts";
 import type { Daemon } from "../daemon.ts";
 import type { DaemonEvent } from "../events.ts";
 import {
@@ -138,15 +142,37 @@ export function createMaglevService(
     ).map((b) => b.name);
     return healthCheckInfo(c, users);
   };
-  const vppUnavailable = () => {
-    throw new ConnectError(
-      daemon.vppEnabled
-        ? "VPP integration is not available in this build; the daemon only health-checks"
-        : "VPP integration is off (daemon started with --vpp=false)",
-      Code.Unavailable,
-    );
+  /** The VPP side, or UNAVAILABLE saying why not. */
+  const vppOf = () => {
+    if (!daemon.vpp) {
+      throw new ConnectError(
+        "VPP integration is off (daemon started with --vpp=false)",
+        Code.Unavailable,
+      );
+    }
+    return daemon.vpp;
   };
-
+  /** Runs a VPP query, mapping "not connected" to UNAVAILABLE. */
+  const vppCall = async <T>(fn: () => Promise<T> | T): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof VppNotAvailable) {
+        throw new ConnectError(e.message, Code.Unavailable);
+      }
+      if (e instanceof ConnectError) throw e;
+      throw new ConnectError(
+        `VPP: ${e instanceof Error ? e.message : String(e)}`,
+        Code.Unavailable,
+      );
+    }
+  };
+  const frontendOfVip = (id: string) =>
+    [...checker.config.frontends.values()].find((f) => vipId(vipOf(f)) === id)
+      ?.name ?? "";
+  const backendOfAddress = (address: string) =>
+    [...checker.config.backends.values()].find((b) => b.address === address)
+      ?.name ?? "";
   return {
     getVersion() {
       return { version: VERSION, commit: COMMIT, buildDate: BUILD_DATE };
@@ -218,10 +244,107 @@ export function createMaglevService(
         frontendsRemoved: [...s?.frontendsRemoved ?? []],
       };
     },
-    getVPPInfo: vppUnavailable,
-    getVPPLBState: vppUnavailable,
-    syncVPPLBState: vppUnavailable,
-    getVPPLBCounters: vppUnavailable,
+    getVPPInfo() {
+      const info = vppOf().info();
+      if (!info.connected || !info.version) {
+        throw new ConnectError(
+          `VPP is not connected: ${
+            info.problem ?? "connecting"
+          }; probing continues and the daemon keeps retrying`,
+          Code.Unavailable,
+        );
+      }
+      return {
+        connected: true,
+        version: info.version.version,
+        buildDate: info.version.buildDate,
+        buildDirectory: info.version.buildDirectory,
+        pid: info.pid ?? 0,
+        connecttimeNs: info.connectedAtMs ? msToNs(info.connectedAtMs) : 0n,
+      };
+    },
+    getVPPLBState() {
+      const vpp = vppOf();
+      return vppCall(async () => {
+        const st = await vpp.lbState();
+        const proto = (p: number) => p === 6 ? "tcp" : p === 17 ? "udp" : "any";
+        return {
+          conf: {
+            ipv4SrcAddress: st.conf.ipv4SrcAddress,
+            ipv6SrcAddress: st.conf.ipv6SrcAddress,
+            stickyBucketsPerCore: st.conf.stickyBucketsPerCore,
+            flowTimeout: st.conf.flowTimeoutSeconds,
+          },
+          vips: st.vips.map((v) => {
+            const id = vipId(v);
+            return {
+              prefix: v.prefix,
+              protocol: proto(v.protocol),
+              port: v.port,
+              encap: v.encap,
+              srcIpSticky: v.srcIpSticky,
+              flowTableLength: v.flowTableLength,
+              frontend: frontendOfVip(id),
+              ases: st.ases.filter((a) => vipId(a.vip) === id).map((a) => ({
+                address: a.address,
+                weight: a.weight,
+                buckets: a.numBuckets,
+                backend: backendOfAddress(a.address),
+              })),
+            };
+          }),
+        };
+      });
+    },
+    syncVPPLBState(req) {
+      const vpp = vppOf();
+      if (req.frontend && !checker.config.frontends.has(req.frontend)) {
+        throw new ConnectError(
+          `no frontend "${req.frontend}" (see: show frontends)`,
+          Code.NotFound,
+        );
+      }
+      return vppCall(async () => {
+        const r = await vpp.sync(req.frontend || undefined, req.dryRun);
+        if (r.skipped) {
+          throw new ConnectError(
+            `sync not run: ${r.skipped} (the start-up warmup holds changes; try again shortly or use --dry-run)`,
+            Code.FailedPrecondition,
+          );
+        }
+        return {
+          dryRun: r.dryRun,
+          operations: [
+            ...r.ops.map(describeOp),
+            ...r.errors.map((e) => `FAILED: ${e}`),
+          ],
+        };
+      });
+    },
+    getVPPLBCounters() {
+      const vpp = vppOf();
+      return vppCall(() => {
+        const c = vpp.counters();
+        return {
+          atUnixNs: msToNs(c.atMs),
+          vips: [...c.byFrontend].map(([name, v]) => {
+            const fe = checker.config.frontends.get(name);
+            return {
+              frontend: name,
+              prefix: fe?.prefix ?? "",
+              protocol: fe?.protocol ?? "",
+              port: fe?.port ?? 0,
+              next: BigInt(v.next),
+              first: BigInt(v.first),
+              untracked: BigInt(v.untracked),
+              noServer: BigInt(v.noServer),
+              routePackets: BigInt(v.routePackets),
+              routeBytes: BigInt(v.routeBytes),
+            };
+          }),
+        };
+      });
+    },
 
     async *watchEvents(req, ctx) {
       const want = watchFilter(req);

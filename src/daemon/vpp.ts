@@ -1,0 +1,392 @@
+/**
+ * The daemon's VPP side: the connection (through src/vpp), the reconciler
+ * (src/dataplane) and the triggers that drive it — transitions, the sync
+ * interval, the warmup, reloads, (re)connects — plus the 5 s counter read.
+ *
+ * VPP being absent, away or refusing never stops probing: every failure is
+ * logged and reported through the API, and the connection is retried.
+ */
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { Logger } from "../cli/log.ts";
+import { type Op } from "../dataplane/diff.ts";
+import { vipOf } from "../dataplane/desired.ts";
+import { Reconciler, type SyncResult } from "../dataplane/reconciler.ts";
+import { createVpp, type Vpp } from "../vpp/create.ts";
+import type { VipCounters } from "../vpp/stats.ts";
+import { vipId } from "../vpp/validate.ts";
+import type { LbState, VppVersion } from "../vpp/types.ts";
+import type { Checker } from "./checker.ts";
+import type { EventBus } from "./events.ts";
+
+/** How the daemon reaches VPP (flags `--vpp-*`, `--dry-run`). */
+export interface DaemonVppOptions {
+  readonly libPath?: string;
+  readonly apiPrefix?: string;
+  readonly statsSocket?: string;
+  readonly dryRun: boolean;
+  /** Counter read period; 5 s in production. */
+  readonly countersIntervalMs?: number;
+}
+
+/** Connection facts for GetVPPInfo. */
+export interface VppInfoView {
+  readonly connected: boolean;
+  readonly version?: VppVersion;
+  readonly pid?: number;
+  readonly connectedAtMs?: number;
+  /** Why VPP is not usable, when it is not. */
+  readonly problem?: string;
+}
+
+/** Per-VIP counters with the time they were read. */
+export interface CountersView {
+  readonly atMs: number;
+  readonly byFrontend: ReadonlyMap<string, VipCounters>;
+}
+
+/** VPP state is not available: off, library missing, or disconnected. */
+export class VppNotAvailable extends Error {
+  override name = "VppNotAvailable";
+}
+
+/** Owns the VPP connection and reconciliation of one daemon. */
+export class DaemonVpp {
+  readonly #checker: Checker;
+  readonly #log: Logger;
+  readonly #opts: DaemonVppOptions;
+  #vpp: Vpp | undefined;
+  #reconciler: Reconciler | undefined;
+  #problem: string | undefined;
+  #connectedAtMs: number | undefined;
+  #counters: CountersView | undefined;
+  #timers: ReturnType<typeof setTimeout>[] = [];
+  #syncTimer: ReturnType<typeof setInterval> | undefined;
+  #countersTimer: ReturnType<typeof setInterval> | undefined;
+  #offs: (() => void)[] = [];
+  #stopped = false;
+  #lbsync: Counter<"scope" | "kind">;
+  #apiTotal: Counter<"msg" | "direction" | "result">;
+
+  constructor(
+    checker: Checker,
+    bus: EventBus,
+    log: Logger,
+    registry: Registry,
+    opts: DaemonVppOptions,
+  ) {
+    this.#checker = checker;
+    this.#log = log;
+    this.#opts = opts;
+    const registers = [registry];
+    const self = () => this;
+    new Gauge({
+      name: "maglev_vpp_connected",
+      help: "1 while the daemon is connected to VPP's binary API.",
+      registers,
+      collect() {
+        this.set(self().#vpp?.client.connected ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "maglev_vpp_info",
+      help: "Always 1 while connected; the labels describe the VPP.",
+      labelNames: ["version", "build_date", "pid"],
+      registers,
+      collect() {
+        this.reset();
+        const v = self().#vpp?.client;
+        if (v?.connected && v.version) {
+          this.set({
+            version: v.version.version,
+            build_date: v.version.buildDate,
+            pid: String(v.vpePid ?? 0),
+          }, 1);
+        }
+      },
+    });
+    this.#apiTotal = new Counter({
+      name: "maglev_vpp_api_total",
+      help:
+        "VPP binary-API messages, by message, direction (send/recv) and result.",
+      labelNames: ["msg", "direction", "result"],
+      registers,
+    });
+    this.#lbsync = new Counter({
+      name: "maglev_vpp_lbsync_total",
+      help: "lb changes sent to VPP, by scope (all/vip) and kind.",
+      labelNames: ["scope", "kind"],
+      registers,
+    });
+    new Counter({
+      name: "maglev_vip_packets_total",
+      help:
+        "Packets of a frontend's VIP by lb counter: next, first, untracked, no-server.",
+      labelNames: ["frontend", "kind"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [f, c] of self().#counters?.byFrontend ?? []) {
+          this.inc({ frontend: f, kind: "next" }, c.next);
+          this.inc({ frontend: f, kind: "first" }, c.first);
+          this.inc({ frontend: f, kind: "untracked" }, c.untracked);
+          this.inc({ frontend: f, kind: "no-server" }, c.noServer);
+        }
+      },
+    });
+    new Counter({
+      name: "maglev_vip_route_packets_total",
+      help:
+        "Packets to a frontend's VIP prefix (any port), from its FIB route.",
+      labelNames: ["frontend"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [f, c] of self().#counters?.byFrontend ?? []) {
+          this.inc({ frontend: f }, c.routePackets);
+        }
+      },
+    });
+    new Counter({
+      name: "maglev_vip_route_bytes_total",
+      help: "Bytes to a frontend's VIP prefix (any port), from its FIB route.",
+      labelNames: ["frontend"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [f, c] of self().#counters?.byFrontend ?? []) {
+          this.inc({ frontend: f }, c.routeBytes);
+        }
+      },
+    });
+    this.#offs.push(bus.subscribe((e) => {
+      if (e.type === "weights") this.#onWeights(e.frontend);
+    }));
+  }
+
+  /** Opens the library and starts connecting; never throws. */
+  start(): void {
+    try {
+      this.#vpp = createVpp({
+        libPath: this.#opts.libPath || undefined,
+        apiPrefix: this.#opts.apiPrefix || undefined,
+        statsSocket: this.#opts.statsSocket || undefined,
+        logger: this.#log,
+        observer: (msg, direction, result) =>
+          this.#apiTotal.inc({ msg, direction, result }),
+      });
+    } catch (e) {
+      this.#problem = e instanceof Error ? e.message : String(e);
+      this.#log.error("vpp-unavailable", {
+        error: this.#problem,
+        hint:
+          "probing continues; fix --vpp-lib / MAGLEV_VPP_LIB or run with --vpp=false",
+      });
+      return;
+    }
+    const checker = this.#checker;
+    this.#reconciler = new Reconciler({
+      lb: this.#vpp.lb,
+      log: this.#log,
+      dryRun: this.#opts.dryRun,
+      health: {
+        get config() {
+          return checker.config;
+        },
+        evaluation: (f) => checker.frontend(f)?.evaluation,
+        backendState: (b) => checker.backend(b)?.health.state,
+      },
+      onOp: (scope, op) => this.#lbsync.inc({ scope, kind: opKind(op) }),
+    });
+    this.#offs.push(this.#vpp.client.on((e) => {
+      if (e.type === "connected") {
+        this.#connectedAtMs = Date.now();
+        this.#problem = undefined;
+        this.#log.info("vpp-connect", {
+          version: e.version.version,
+          pid: e.vpePid,
+        });
+        void this.#afterConnect();
+      } else if (e.type === "disconnected") {
+        this.#connectedAtMs = undefined;
+        this.#counters = undefined;
+        this.#problem = `disconnected: ${e.reason}`;
+        this.#log.warn("vpp-disconnect", { reason: e.reason });
+      } else {
+        this.#problem = `cannot connect: ${e.reason}`;
+        if (e.attempt === 1 || e.attempt % 10 === 0) {
+          this.#log.warn("vpp-connect-failed", {
+            reason: e.reason,
+            attempt: e.attempt,
+            retry_ms: e.retryInMs,
+          });
+        }
+      }
+    }));
+    this.#vpp.client.start();
+    this.#armWarmup();
+    const lb = this.#checker.config.vpp.lb;
+    this.#syncTimer = setInterval(
+      () => void this.#fullSync("interval"),
+      lb.syncIntervalMs,
+    );
+    this.#countersTimer = setInterval(
+      () => void this.#readCounters(),
+      this.#opts.countersIntervalMs ?? 5000,
+    );
+  }
+
+  /** Syncs once at each warmup phase change (min: release, max: everything). */
+  #armWarmup(): void {
+    const r = this.#reconciler;
+    if (!r) return;
+    const next = r.warmup.nextChangeIn(performance.now());
+    if (next === undefined) return;
+    this.#timers.push(setTimeout(async () => {
+      const phase = r.warmup.phase(performance.now());
+      this.#log.info("vpp-warmup", { phase });
+      await this.#fullSync("warmup");
+      if (phase === "done") this.#log.info("vpp-warmup-done", {});
+      this.#armWarmup();
+    }, next + 1));
+  }
+
+  async #afterConnect(): Promise<void> {
+    try {
+      await this.#reconciler?.pushConf();
+    } catch (e) {
+      this.#log.error("vpp-lb-conf-failed", { error: e });
+    }
+    await this.#fullSync("connect");
+    await this.#readCounters();
+  }
+
+  #onWeights(frontend: string): void {
+    if (!this.#vpp?.client.connected || !this.#reconciler) return;
+    this.#reconciler.requestFrontend(frontend).then(
+      (r) => this.#report(r, "transition"),
+      (e) => this.#log.warn("vpp-sync-failed", { frontend, error: e }),
+    );
+  }
+
+  async #fullSync(reason: string): Promise<void> {
+    if (!this.#vpp?.client.connected || !this.#reconciler || this.#stopped) {
+      return;
+    }
+    try {
+      this.#report(await this.#reconciler.sync(), reason);
+    } catch (e) {
+      this.#log.warn("vpp-sync-failed", { reason, error: e });
+    }
+  }
+
+  #report(r: SyncResult, reason: string): void {
+    if (r.ops.length > 0 || r.errors.length > 0) {
+      this.#log.info("vpp-sync", {
+        reason,
+        scope: r.scope,
+        ops: r.ops.length,
+        errors: r.errors.length,
+        dry_run: r.dryRun,
+      });
+    }
+  }
+
+  /** After a reload: lb_conf if it changed, then a full sync. */
+  async reloaded(): Promise<void> {
+    if (!this.#vpp?.client.connected) return;
+    try {
+      await this.#reconciler?.pushConf();
+    } catch (e) {
+      this.#log.error("vpp-lb-conf-failed", { error: e });
+    }
+    await this.#fullSync("reload");
+  }
+
+  #require(): { vpp: Vpp; reconciler: Reconciler } {
+    if (!this.#vpp || !this.#reconciler) {
+      throw new VppNotAvailable(
+        `VPP integration unavailable: ${this.#problem ?? "not started"}`,
+      );
+    }
+    if (!this.#vpp.client.connected) {
+      throw new VppNotAvailable(
+        `VPP is not connected (${
+          this.#problem ?? "connecting"
+        }); probing continues and the daemon keeps retrying`,
+      );
+    }
+    return { vpp: this.#vpp, reconciler: this.#reconciler };
+  }
+
+  /** Connection facts (never throws). */
+  info(): VppInfoView {
+    const c = this.#vpp?.client;
+    return {
+      connected: c?.connected ?? false,
+      version: c?.version,
+      pid: c?.vpePid,
+      connectedAtMs: this.#connectedAtMs,
+      problem: this.#problem,
+    };
+  }
+
+  /** What VPP's lb plugin holds now. */
+  lbState(): Promise<LbState> {
+    return this.#require().vpp.lb.dump();
+  }
+
+  /** Operator-requested sync, all frontends or one; dry-run sends nothing. */
+  sync(frontend?: string, dryRun?: boolean): Promise<SyncResult> {
+    return this.#require().reconciler.sync({ frontend, dryRun });
+  }
+
+  /** The latest counters. */
+  counters(): CountersView {
+    this.#require();
+    return this.#counters ?? { atMs: 0, byFrontend: new Map() };
+  }
+
+  async #readCounters(): Promise<void> {
+    const vpp = this.#vpp;
+    if (!vpp?.client.connected || this.#stopped) return;
+    try {
+      const fes = [...this.#checker.config.frontends.values()];
+      const keys = fes.map((f) => vipOf(f));
+      const idx = await vpp.lb.counterIndexes(keys);
+      const byVip = await vpp.stats.readVipCounters(idx);
+      const byFrontend = new Map<string, VipCounters>();
+      for (const f of fes) {
+        const c = byVip.get(vipId(vipOf(f)));
+        if (c) byFrontend.set(f.name, c);
+      }
+      this.#counters = { atMs: Date.now(), byFrontend };
+    } catch (e) {
+      this.#log.debug("vpp-counters-failed", { error: e });
+    }
+  }
+
+  /** Stops timers and disconnects. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#timers) clearTimeout(t);
+    clearInterval(this.#syncTimer);
+    clearInterval(this.#countersTimer);
+    for (const off of this.#offs) off();
+    await this.#vpp?.close();
+  }
+}
+
+function opKind(op: Op): string {
+  switch (op.kind) {
+    case "add-vip":
+      return "vip_added";
+    case "del-vip":
+      return "vip_removed";
+    case "add-as":
+      return "as_added";
+    case "del-as":
+      return "as_removed";
+    case "set-weight":
+      return "as_weight_updated";
+  }
+}

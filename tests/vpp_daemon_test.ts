@@ -1,0 +1,176 @@
+/**
+ * The daemon programming VPP through real FFI: a daemon process loads the
+ * stand-in libvppapiclient.so (tests/vpp/fakevpp), whose state the test
+ * reads and whose faults it injects through files.
+ */
+import assert from "node:assert/strict";
+import { connectMaglev } from "../src/api/client.ts";
+import {
+  buildFakeVpp,
+  fakeVppFiles,
+  type FakeVppState,
+} from "./helpers/fakevpp.ts";
+import { startDaemon } from "./helpers/fixture.ts";
+
+type Weights = Record<string, number>;
+
+/** Live AS weights of the test VIP (192.0.2.1/32 tcp 80) in the fake VPP. */
+function weightsOf(s: FakeVppState): Weights | undefined {
+  const vip = s.vips.find((v) =>
+    !v.removed && v.prefix === "192.0.2.1/32" && v.port === 80
+  );
+  if (!vip) return undefined;
+  return Object.fromEntries(
+    vip.ases.filter((a) => a.used).map((a) => [a.address, a.weight]),
+  );
+}
+
+function same(a: Weights | undefined, b: Weights): boolean {
+  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+}
+
+Deno.test("vpp: cold start, transitions, failover, drift, VPP restart — through FFI", async () => {
+  const lib = await buildFakeVpp();
+  await using files = await fakeVppFiles({ timeout_scale_ms: 100 });
+  await using d = await startDaemon({
+    vpp: { lib, env: files.env, syncInterval: "1s" },
+  });
+  const A = "127.0.3.1", B = "127.0.3.2", C = "127.0.3.3";
+  // Cold start: a and b carry traffic, c is standby.
+  await files.waitState(
+    "VIP with a, b at 100 and c at 0",
+    (s) => same(weightsOf(s), { [A]: 100, [B]: 100, [C]: 0 }),
+    10_000,
+  );
+  const st = (await files.state())!;
+  const vip = st.vips.find((v) => v.prefix === "192.0.2.1/32")!;
+  assert.equal(vip.encap, "gre4");
+  assert.equal(vip.new_flows_table_length, 1024);
+  assert.deepEqual(
+    vip.ases.map((a) => a.address),
+    [A, B, C],
+    "numeric AS order",
+  );
+
+  // b goes down: weight 0 with flush, written to VPP within 50 ms.
+  d.backends.get("b")!.healthy = false;
+  const down = await d.process.waitForRecord(
+    (r) =>
+      r.msg === "backend-transition" && r.backend === "b" && r.to === "down",
+    "b down",
+  );
+  const op = await d.process.waitForRecord(
+    (r) =>
+      r.msg === "vpp-lb-op" &&
+      String(r.op).startsWith(`set weight 0 flush for as ${B}`),
+    "weight 0 + flush for b",
+  );
+  const lagMs = Date.parse(String(op.time)) - Date.parse(String(down.time));
+  assert.ok(lagMs <= 50, `transition reached VPP after ${lagMs} ms`);
+  await files.waitState(
+    "b at 0",
+    (s) => same(weightsOf(s), { [A]: 100, [B]: 0, [C]: 0 }),
+  );
+
+  // Pool failover and back.
+  d.backends.get("a")!.healthy = false;
+  await files.waitState(
+    "failover to c",
+    (s) => same(weightsOf(s), { [A]: 0, [B]: 0, [C]: 100 }),
+  );
+  d.backends.get("a")!.healthy = true;
+  await files.waitState(
+    "back to primary",
+    (s) => same(weightsOf(s), { [A]: 100, [B]: 0, [C]: 0 }),
+  );
+
+  // Drift behind our back is fixed by the periodic sync (1 s here).
+  await files.ctl(`drift 192.0.2.1/32 tcp 80 ${A} 7`);
+  await files.waitState(
+    "drift repaired",
+    (s) => same(weightsOf(s), { [A]: 100, [B]: 0, [C]: 0 }),
+  );
+
+  // The API shows what VPP holds.
+  const { client, close } = connectMaglev(d.grpcAddr);
+  try {
+    const info = await client.getVPPInfo({});
+    assert.equal(info.connected, true);
+    const state = await client.getVPPLBState({});
+    const v = state.vips.find((x) => x.prefix === "192.0.2.1/32")!;
+    assert.equal(v.frontend, "web");
+    assert.deepEqual(v.ases.map((a) => [a.backend, a.weight]), [["a", 100], [
+      "b",
+      0,
+    ], ["c", 0]]);
+    const dry = await client.syncVPPLBState({ dryRun: true });
+    assert.deepEqual(
+      dry.operations,
+      [],
+      "in sync: a dry run has nothing to do",
+    );
+
+    // VPP restarts empty: the daemon reconnects and programs it again.
+    await files.ctl("restart");
+    await d.process.waitForRecord(
+      (r) => r.msg === "vpp-disconnect",
+      "disconnect seen",
+      15_000,
+    );
+    await files.waitState(
+      "reprogrammed after restart",
+      (s) => same(weightsOf(s), { [A]: 100, [B]: 0, [C]: 0 }),
+      20_000,
+    );
+    assert.equal(
+      (await client.listBackends({})).backends.length,
+      3,
+      "probing went on",
+    );
+  } finally {
+    close();
+  }
+});
+
+Deno.test("vpp: a daemon restart with VPP programmed changes no healthy backend's weight", async () => {
+  const lib = await buildFakeVpp();
+  // VPP as the previous daemon left it.
+  await using files = await fakeVppFiles({ timeout_scale_ms: 100 });
+  const init = [
+    "conf 192.0.2.254 2001:db8::254 65536 40",
+    "vip_add 192.0.2.1/32 tcp 80 encap=gre4 len=1024 sticky=0",
+    "as_add 192.0.2.1/32 tcp 80 127.0.3.1 100",
+    "as_add 192.0.2.1/32 tcp 80 127.0.3.2 100",
+    "as_add 192.0.2.1/32 tcp 80 127.0.3.3 0",
+  ];
+  const before = { "127.0.3.1": 100, "127.0.3.2": 100, "127.0.3.3": 0 };
+  await using d = await startDaemon({
+    vpp: {
+      lib,
+      env: { ...files.env, FAKEVPP_INIT: init.join(";") },
+      minDelay: "500ms",
+      maxDelay: "2s",
+    },
+  });
+  await d.process.waitForRecord((r) => r.msg === "vpp-connect", "connected");
+  // Through the whole warmup (release at min, everything at max) and the
+  // syncs it triggers, VPP must not see a single change.
+  await d.process.waitForRecord(
+    (r) => r.msg === "vpp-warmup-done",
+    "warmup over",
+  );
+  const s = await files.waitState("state written", (st) => st.vpp.up);
+  assert.deepEqual(weightsOf(s), before);
+  const { client, close } = connectMaglev(d.grpcAddr);
+  try {
+    const dry = await client.syncVPPLBState({ dryRun: true });
+    assert.deepEqual(dry.operations, [], "nothing left to do");
+  } finally {
+    close();
+  }
+  assert.equal(
+    d.process.records.filter((r) => r.msg === "vpp-lb-op").length,
+    0,
+    "the restarted daemon sent no lb change",
+  );
+});
