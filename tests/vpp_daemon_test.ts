@@ -174,3 +174,123 @@ Deno.test("vpp: a daemon restart with VPP programmed changes no healthy backend'
     "the restarted daemon sent no lb change",
   );
 });
+
+Deno.test("vpp: reloads flip src-ip-sticky (recreate), add and remove frontends; refusals are reported", async () => {
+  const lib = await buildFakeVpp();
+  await using files = await fakeVppFiles({ timeout_scale_ms: 100 });
+  await using d = await startDaemon({ vpp: { lib, env: files.env } });
+  await files.waitState(
+    "programmed",
+    (s) => weightsOf(s) !== undefined,
+    10_000,
+  );
+  const { client, close } = connectMaglev(d.grpcAddr);
+  try {
+    const base = await Deno.readTextFile(d.configPath);
+    // src-ip-sticky flips: the VIP is deleted and created again, sticky.
+    await Deno.writeTextFile(
+      d.configPath,
+      base.replace(
+        "      port: 80\n",
+        "      port: 80\n      src-ip-sticky: true\n",
+      ),
+    );
+    assert.equal((await client.reloadConfig({})).ok, true);
+    await files.waitState(
+      "sticky VIP",
+      (s) =>
+        s.vips.some((v) =>
+          !v.removed && v.prefix === "192.0.2.1/32" && v.src_ip_sticky
+        ) &&
+        same(weightsOf(s), {
+          "127.0.3.1": 100,
+          "127.0.3.2": 100,
+          "127.0.3.3": 0,
+        }),
+    );
+    await d.process.waitForRecord(
+      (r) =>
+        r.msg === "vpp-lb-op" &&
+        /del vip 192\.0\.2\.1\/32 tcp\/80 \(recreate\)/.test(String(r.op)),
+      "recreate logged",
+    );
+
+    // A second frontend appears; then the first one goes away.
+    const two = base.replace(
+      "  frontends:\n",
+      `  frontends:
+    api:
+      address: 198.51.100.7
+      port: 443
+      pools:
+        - name: only
+          backends: { c: {} }
+`,
+    );
+    await Deno.writeTextFile(d.configPath, two);
+    assert.equal((await client.reloadConfig({})).ok, true);
+    await files.waitState(
+      "api VIP added",
+      (s) =>
+        s.vips.some((v) =>
+          !v.removed && v.prefix === "198.51.100.7/32" && v.port === 443 &&
+          v.ases.some((a) =>
+            a.used && a.address === "127.0.3.3" && a.weight === 100
+          )
+        ),
+    );
+    const onlyApi = two.replace(/    web:\n[\s\S]*$/, "");
+    await Deno.writeTextFile(d.configPath, onlyApi);
+    assert.equal((await client.reloadConfig({})).ok, true);
+    await files.waitState(
+      "web VIP removed",
+      (s) => !s.vips.some((v) => !v.removed && v.prefix === "192.0.2.1/32"),
+    );
+
+    // VPP refuses the next VIP: logged, reported by SyncVPPLBState, probing continues.
+    await files.ctl("fail lb_add_del_vip_v2 -73 10");
+    await Deno.writeTextFile(d.configPath, two);
+    assert.equal((await client.reloadConfig({})).ok, true);
+    const failed = await d.process.waitForRecord(
+      (r) => r.msg === "vpp-lb-op-failed",
+      "refusal logged",
+    );
+    assert.match(String(failed.error), /-73 \(INVALID_ARGUMENT\)/);
+    const sync = await client.syncVPPLBState({ frontend: "web" });
+    assert.ok(
+      sync.operations.some((o) => o.startsWith("FAILED: add vip 192.0.2.1/32")),
+      sync.operations.join("\n"),
+    );
+    assert.equal(
+      (await client.listBackends({})).backends.every((b) => b.state === "up"),
+      true,
+    );
+  } finally {
+    close();
+  }
+});
+
+Deno.test("vpp: a missing library is one clear error; probing and the API carry on", async () => {
+  await using d = await startDaemon({
+    vpp: { lib: "/nonexistent/libvppapiclient.so", env: {} },
+  });
+  const rec = await d.process.waitForRecord(
+    (r) => r.msg === "vpp-unavailable",
+    "vpp-unavailable",
+  );
+  assert.match(String(rec.error), /libvppapiclient/);
+  assert.match(String(rec.hint), /--vpp=false/);
+  const { client, close } = connectMaglev(d.grpcAddr);
+  try {
+    await assert.rejects(
+      client.getVPPInfo({}),
+      /VPP integration unavailable|not connected/,
+    );
+    await d.process.waitForRecord(
+      (r) => r.msg === "backend-transition" && r.to === "up",
+      "probing works",
+    );
+  } finally {
+    close();
+  }
+});
