@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { freePort, MaglevProcess, runMaglev } from "./helpers/maglev.ts";
 import { waitFor } from "./helpers/wait.ts";
+import { assertPromtoolClean } from "./helpers/promtool.ts";
 
 function configFor(port: number, extraBackend = ""): string {
   return `maglev:
@@ -147,22 +148,7 @@ Deno.test("daemon: probes, serves promtool-clean metrics, reloads on SIGHUP, exi
       text,
       /maglev_backend_last_probe_age_seconds\{backend="one"\}/,
     );
-    const promtool = await new Deno.Command("promtool", {
-      args: ["check", "metrics"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const w = promtool.stdin.getWriter();
-    await w.write(new TextEncoder().encode(text));
-    await w.close();
-    const pr = await promtool.output();
-    const dec = new TextDecoder();
-    assert.equal(
-      pr.code,
-      0,
-      `promtool: ${dec.decode(pr.stdout)}${dec.decode(pr.stderr)}`,
-    );
+    await assertPromtoolClean(text);
 
     // An invalid file is refused and changes nothing.
     await Deno.writeTextFile(path, "maglev:\n  nonsense: 1\n");

@@ -11,6 +11,7 @@ import {
   type FakeVppState,
 } from "./helpers/fakevpp.ts";
 import { startDaemon } from "./helpers/fixture.ts";
+import { assertPromtoolClean } from "./helpers/promtool.ts";
 
 type Weights = Record<string, number>;
 
