@@ -295,3 +295,25 @@ Deno.test("vpp: a missing library is one clear error; probing and the API carry 
     close();
   }
 });
+
+Deno.test("vpp: --dry-run logs the operations and sends none", async () => {
+  const lib = await buildFakeVpp();
+  await using files = await fakeVppFiles({ timeout_scale_ms: 100 });
+  await using d = await startDaemon({
+    vpp: { lib, env: files.env },
+    flags: ["--dry-run"],
+  });
+  const rec = await d.process.waitForRecord(
+    (r) =>
+      r.msg === "vpp-lb-op-dry-run" &&
+      /^add vip 192\.0\.2\.1\/32/.test(String(r.op)),
+    "dry-run operations logged",
+  );
+  assert.ok(rec);
+  const s = await files.waitState("state written", (st) => st.vpp.up);
+  assert.equal(s.vips.filter((v) => !v.removed).length, 0, "VPP untouched");
+  assert.equal(
+    d.process.records.filter((r) => r.msg === "vpp-lb-op").length,
+    0,
+  );
+});
