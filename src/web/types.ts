@@ -1,0 +1,91 @@
+/**
+ * The contract between the dashboard server (`maglev web`, src/web/) and the
+ * browser app (web/): JSON documents and SSE events. Plain JSON shapes
+ * (protobuf JSON of the API messages where noted), so the SPA needs no
+ * protobuf code.
+ */
+
+/** One daemon the dashboard watches (a "scope"). */
+export interface ScopeInfo {
+  /** Stable id: the `host:port` given on the command line. */
+  readonly id: string;
+  /** Whether the WatchEvents stream is up right now. */
+  readonly connected: boolean;
+  /** Why not, when not connected (one line). */
+  readonly error?: string;
+  /** When the stream last (re)connected or dropped, ms since epoch. */
+  readonly sinceMs: number;
+  /** Daemon version string, once known. */
+  readonly version?: string;
+}
+
+/**
+ * Everything the dashboard shows about one daemon. `frontends`,
+ * `backends` and `healthchecks` are the protobuf JSON (camelCase fields,
+ * int64 as strings) of the API's FrontendInfo / BackendInfo / HealthCheckInfo.
+ */
+export interface ScopeState {
+  readonly scope: ScopeInfo;
+  readonly frontends: readonly unknown[];
+  readonly backends: readonly unknown[];
+  readonly healthchecks: readonly unknown[];
+  /** VPPInfo as protobuf JSON, or undefined when VPP is off/away. */
+  readonly vpp?: unknown;
+  /** Why VPP info is missing (e.g. "VPP integration is off ..."). */
+  readonly vppError?: string;
+  /** VPPLBState as protobuf JSON (for bucket shares), when available. */
+  readonly lbState?: unknown;
+  /** Server time of this snapshot, ms since epoch. */
+  readonly atMs: number;
+}
+
+/** `GET /view/api/state`: every scope. */
+export interface StateDocument {
+  readonly version: string;
+  readonly scopes: readonly ScopeState[];
+  /** Whether this page is the admin UI (actions allowed). */
+  readonly admin: boolean;
+}
+
+/**
+ * Server-sent events on `GET /view/api/events` (and `/admin/api/events`).
+ * Each has an `id:` line ("<epoch>-<seq>") so a browser that reconnects
+ * with `Last-Event-ID` gets what it missed from the replay ring, or a
+ * `resync` when the gap is too old.
+ *
+ * | event name | data |
+ * | ---------- | ---- |
+ * | `scope`    | ScopeInfo (connection changes) |
+ * | `backend`  | `{scope, event}`: protobuf JSON of the API's BackendEvent |
+ * | `frontend` | `{scope, event}`: protobuf JSON of FrontendEvent |
+ * | `log`      | `{scope, event}`: protobuf JSON of LogEvent (probe-start/probe-done drive the heartbeat; vpp-* the API pulse) |
+ * | `state`    | ScopeState (after a periodic refresh or lb-state fetch) |
+ * | `resync`   | `{}`: refetch /view/api/state |
+ */
+export type SseEventName =
+  | "scope"
+  | "backend"
+  | "frontend"
+  | "log"
+  | "state"
+  | "resync";
+
+/**
+ * `POST /admin/api/action` (basic auth + same-origin), JSON body. Answers
+ * 200 with `{ok: true, result}` (result: protobuf JSON of the RPC reply) or
+ * 4xx/5xx with `{ok: false, error}` (one line, from the daemon).
+ */
+export type ActionRequest =
+  | {
+    readonly scope: string;
+    readonly action: "pause" | "resume" | "enable" | "disable";
+    readonly backend: string;
+  }
+  | {
+    readonly scope: string;
+    readonly action: "set-weight";
+    readonly frontend: string;
+    readonly pool: string;
+    readonly backend: string;
+    readonly weight: number;
+  };
