@@ -17,25 +17,12 @@ import type {
   RawVppLb,
 } from "./_raw.ts";
 import type { ConfigError } from "./types.ts";
+import { CONFIG_KEY_TABLE } from "./keys.ts";
 
-const SECTIONS = [
-  "healthchecker",
-  "vpp",
-  "healthchecks",
-  "backends",
-  "frontends",
-] as const;
-const HEALTHCHECKER_KEYS = ["transition-history", "netns"] as const;
-const VPP_KEYS = ["lb"] as const;
-const LB_KEYS = [
-  "ipv4-src-address",
-  "ipv6-src-address",
-  "sync-interval",
-  "sticky-buckets-per-core",
-  "flow-timeout",
-  "startup-min-delay",
-  "startup-max-delay",
-] as const;
+const SECTIONS = CONFIG_KEY_TABLE["maglev"];
+const HEALTHCHECKER_KEYS = CONFIG_KEY_TABLE["maglev.healthchecker"];
+const VPP_KEYS = CONFIG_KEY_TABLE["maglev.vpp"];
+const LB_KEYS = CONFIG_KEY_TABLE["maglev.vpp.lb"];
 
 /** Result of the parse stage: a RawConfig only when there were no errors. */
 export interface ParseOutcome {

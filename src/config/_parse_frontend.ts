@@ -16,19 +16,14 @@ import type {
   RawPool,
 } from "./_raw.ts";
 import type { Protocol } from "./types.ts";
+import { CONFIG_KEY_TABLE } from "./keys.ts";
 
-const BACKEND_KEYS = ["address", "healthcheck", "enabled"] as const;
-const FRONTEND_KEYS = [
-  "description",
-  "address",
-  "protocol",
-  "port",
-  "src-ip-sticky",
-  "flush-on-down",
-  "pools",
-] as const;
-const POOL_KEYS = ["name", "backends"] as const;
-const MEMBER_KEYS = ["weight"] as const;
+const BACKEND_KEYS = CONFIG_KEY_TABLE["maglev.backends.<name>"];
+const FRONTEND_KEYS = CONFIG_KEY_TABLE["maglev.frontends.<name>"];
+const POOL_KEYS = CONFIG_KEY_TABLE["maglev.frontends.<name>.pools[]"];
+const MEMBER_KEYS = CONFIG_KEY_TABLE[
+  "maglev.frontends.<name>.pools[].backends.<name>"
+];
 const PROTOCOLS: readonly Protocol[] = ["tcp", "udp", "any"];
 
 /** Reads one backend; undefined when required keys are missing or broken. */

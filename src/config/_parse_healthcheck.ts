@@ -10,38 +10,14 @@ import {
 import type { RawHealthCheck, RawParams, RawResponseCodes } from "./_raw.ts";
 import { parseStatusCodes } from "./_status_codes.ts";
 import type { HealthCheckType, StatusRange } from "./types.ts";
+import { CONFIG_KEY_TABLE, PARAMS_KEYS } from "./keys.ts";
 
 const TYPES: readonly HealthCheckType[] = ["icmp", "tcp", "http", "https"];
 
-const KEYS = [
-  "type",
-  "port",
-  "interval",
-  "fast-interval",
-  "down-interval",
-  "timeout",
-  "rise",
-  "fall",
-  "params",
-] as const;
+const KEYS = CONFIG_KEY_TABLE["maglev.healthchecks.<name>"];
 
-const HTTP_PARAMS = [
-  "path",
-  "host",
-  "method",
-  "response-code",
-  "response-regexp",
-];
-const TLS_PARAMS = ["server-name", "insecure-skip-verify"];
-
-/** Which `params` keys each check type understands. */
-const PARAMS: Readonly<Record<HealthCheckType, readonly string[]>> = {
-  icmp: [],
-  tcp: ["tls", ...TLS_PARAMS],
-  http: HTTP_PARAMS,
-  https: [...HTTP_PARAMS, ...TLS_PARAMS],
-};
-const ALL_PARAMS = [...HTTP_PARAMS, "tls", ...TLS_PARAMS];
+/** Every `params` key of any type, to tell "wrong type" from "unknown". */
+const ALL_PARAMS = [...new Set(Object.values(PARAMS_KEYS).flat())];
 
 /** Header values and paths go on the wire verbatim: no spaces or control characters. */
 const TOKEN = /^[^\s\p{Cc}]+$/u;
@@ -120,7 +96,7 @@ function parseParams(
   if (e === undefined) return {};
   const entries = r.mapEntries(e.node, e);
   if (entries === undefined) return {};
-  const allowed = type === undefined ? ALL_PARAMS : PARAMS[type];
+  const allowed = type === undefined ? ALL_PARAMS : PARAMS_KEYS[type];
   const out: {
     -readonly [K in keyof RawParams]: RawParams[K];
   } = {};

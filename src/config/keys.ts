@@ -1,8 +1,8 @@
 /**
  * Every key the config loader accepts, listed by where it may appear. The
- * loader keeps its own lists in `_parse*.ts`; `tests/docs_config_keys_test.ts`
- * checks that these lists match them (through the loader's "allowed keys
- * here" errors) and that `docs/config-guide.md` documents every key.
+ * parser reads its allowed keys from here, so this is the one list;
+ * `tests/docs_config_keys_test.ts` checks that `docs/config-guide.md`
+ * documents every key and that the loader really accepts each one.
  */
 import type { HealthCheckType } from "./types.ts";
 
