@@ -74,3 +74,25 @@ Deno.test("deadline: a late verdict after the timeout is ignored", async () => {
   assert.equal(r.code, "L7TOUT");
   finishLate(); // must not throw or change anything
 });
+
+Deno.test("deadline: after an event-loop stall, an answer that already arrived wins over the late timer", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const accepting = listener.accept().then((c) => c.close());
+  const result = runWithDeadline(50, PHASE_L4, async (run) => {
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port,
+      signal: run.signal,
+    });
+    conn.close();
+    return { code: "L4OK", text: "connected" };
+  });
+  // Stall the loop well past the deadline: the connect completes meanwhile.
+  const until = performance.now() + 200;
+  while (performance.now() < until) { /* busy */ }
+  const r = await result;
+  await accepting;
+  listener.close();
+  assert.equal(r.code, "L4OK", r.text);
+});
