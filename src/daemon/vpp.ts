@@ -199,6 +199,7 @@ export class DaemonVpp {
     });
     this.#offs.push(this.#vpp.client.on((e) => {
       if (e.type === "connected") {
+        this.#reconciler?.invalidate();
         this.#connectedAtMs = Date.now();
         this.#problem = undefined;
         this.#log.info("vpp-connect", {
@@ -207,6 +208,7 @@ export class DaemonVpp {
         });
         void this.#afterConnect();
       } else if (e.type === "disconnected") {
+        this.#reconciler?.invalidate();
         this.#connectedAtMs = undefined;
         this.#counters = undefined;
         this.#problem = `disconnected: ${e.reason}`;

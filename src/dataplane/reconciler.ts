@@ -11,7 +11,13 @@ import type { Config } from "../config/types.ts";
 import type { FrontendEvaluation } from "../health/frontend.ts";
 import type { BackendState } from "../health/types.ts";
 import type { LbApi, LbConf } from "../vpp/types.ts";
-import { type DesiredAs, desiredState } from "./desired.ts";
+import { LbCache } from "./cache.ts";
+import {
+  type DesiredAs,
+  type DesiredVip,
+  desiredVip,
+  vipOf,
+} from "./desired.ts";
 import { describeOp, diff, type Op } from "./diff.ts";
 import { Warmup } from "./warmup.ts";
 
@@ -66,6 +72,9 @@ function sameConf(a: LbConf, b: LbConf): boolean {
     a.flowTimeoutSeconds === b.flowTimeoutSeconds;
 }
 
+/** Requests sent to VPP before waiting for the first reply (its rx queue holds 1,024+). */
+const IN_FLIGHT = 64;
+
 /** Applies one operation through the LbApi. */
 function apply(lb: LbApi, op: Op): Promise<void> {
   switch (op.kind) {
@@ -96,6 +105,8 @@ export class Reconciler {
   #queue: Promise<unknown> = Promise.resolve();
   #pending = new Set<string>();
   #pendingRun: Promise<SyncResult> | undefined;
+  /** VPP's state as of the last dump plus acknowledged operations. */
+  #cache: LbCache | undefined;
 
   constructor(opts: ReconcilerOptions) {
     this.#lb = opts.lb;
@@ -110,6 +121,14 @@ export class Reconciler {
       lb.startupMinDelayMs,
       lb.startupMaxDelayMs,
     );
+  }
+
+  /**
+   * Forgets what VPP holds (after a reconnect, or when it may have changed
+   * behind our back): the next sync dumps.
+   */
+  invalidate(): void {
+    this.#cache = undefined;
   }
 
   /** The warmup clock, for the daemon's timers. */
@@ -131,7 +150,7 @@ export class Reconciler {
   pushConf(): Promise<void> {
     return this.#serial(async () => {
       const want = desiredConf(this.#health.config);
-      if (!want) return;
+      if (!want || this.#warmup.phase(this.#now()) === "hold") return;
       const have = await this.#lb.getConf();
       if (sameConf(have, want)) return;
       if (this.#dryRun) {
@@ -204,8 +223,26 @@ export class Reconciler {
         return { scope: label, ops: [], errors: [], dryRun, skipped: "warmup" };
       }
     }
-    const desired = desiredState(config, (f) => this.#health.evaluation(f));
-    const actual = await this.#lb.dump();
+    // Desired state only for what this sync may touch; VPP's state from the
+    // cache for a scoped sync, from a fresh dump for a full one.
+    const desired: DesiredVip[] = [];
+    for (const fe of config.frontends.values()) {
+      if (scope && !scope.has(fe.name)) continue;
+      const e = this.#health.evaluation(fe.name);
+      if (e) desired.push(desiredVip(config, fe, e));
+    }
+    let actual;
+    if (scope && this.#cache) {
+      actual = this.#cache.subset(desired.map((d) =>
+        vipOf(
+          config.frontends.get(d.frontend)!,
+        )
+      ));
+    } else {
+      const dumped = await this.#lb.dump();
+      this.#cache = new LbCache(dumped);
+      actual = scope ? this.#cache.subset(desired.map((d) => d.vip)) : dumped;
+    }
     const key = (fe: string, a: DesiredAs) => `${fe}\0${a.address}`;
     for (const d of desired) {
       for (const a of d.ases) {
@@ -218,25 +255,36 @@ export class Reconciler {
     });
     const errors: string[] = [];
     const kind = scope ? "vip" : "all";
+    // Operations are pipelined: up to IN_FLIGHT requests are sent before
+    // waiting for replies. VPP handles them one by one in the order sent,
+    // so dependencies (a VIP before its ASes) hold, and replies (and these
+    // callbacks) come back in the same order.
+    const inFlight: Promise<void>[] = [];
     for (const op of ops) {
       const line = describeOp(op);
       if (dryRun) {
         this.#log.info("vpp-lb-op-dry-run", { op: line });
         continue;
       }
-      try {
-        await apply(this.#lb, op);
-        this.#log.info("vpp-lb-op", { op: line, scope: label });
-        this.#onOp?.(kind, op);
-        if (op.kind === "set-weight" && op.flush) {
-          this.#flushed.add(`${op.frontend}\0${op.address}`);
-        }
-      } catch (e) {
-        const msg = `${line}: ${e instanceof Error ? e.message : String(e)}`;
-        errors.push(msg);
-        this.#log.error("vpp-lb-op-failed", { op: line, error: msg });
-      }
+      inFlight.push(
+        apply(this.#lb, op).then(() => {
+          this.#cache?.apply(op);
+          this.#log.info("vpp-lb-op", { op: line, scope: label });
+          this.#onOp?.(kind, op);
+          if (op.kind === "set-weight" && op.flush) {
+            this.#flushed.add(`${op.frontend}\0${op.address}`);
+          }
+        }, (e) => {
+          // Whatever VPP holds now is uncertain: the next sync dumps.
+          this.#cache = undefined;
+          const msg = `${line}: ${e instanceof Error ? e.message : String(e)}`;
+          errors.push(msg);
+          this.#log.error("vpp-lb-op-failed", { op: line, error: msg });
+        }),
+      );
+      if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
     }
+    await Promise.all(inFlight);
     // A flush that needed no weight change counts as delivered once VPP
     // has the weight: record it so it is not re-sent on every sync.
     if (!dryRun && errors.length === 0) {

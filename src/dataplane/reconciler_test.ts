@@ -5,6 +5,7 @@ import type { Config } from "../config/types.ts";
 import { evaluateFrontend } from "../health/frontend.ts";
 import type { BackendState } from "../health/types.ts";
 import { MemoryLb } from "../vpp/memory.ts";
+import type { LbApi } from "../vpp/types.ts";
 import { type HealthView, Reconciler } from "./reconciler.ts";
 
 function config(minDelay = "0s", maxDelay = "0s"): Config {
@@ -224,4 +225,52 @@ Deno.test("reconciler: operations VPP refuses are reported, the rest still run",
     /add vip 192\.0\.2\.1\/32 tcp\/80 .*: .*VPP answered -73 \(INVALID_ARGUMENT\)/,
   );
   assert.equal((await lb.dump()).vips.length, 1, "the other VIP is untouched");
+});
+
+Deno.test("reconciler: a transition syncs from the cached state, without dumping VPP", async () => {
+  const lb = new MemoryLb();
+  let dumps = 0;
+  const counting: LbApi = {
+    getConf: () => lb.getConf(),
+    setConf: (c) => lb.setConf(c),
+    dump: () => {
+      dumps++;
+      return lb.dump();
+    },
+    addVip: (v) => lb.addVip(v),
+    delVip: (k) => lb.delVip(k),
+    addAs: (v, a, w) => lb.addAs(v, a, w),
+    delAs: (v, a, f) => lb.delAs(v, a, f),
+    setWeight: (v, a, w, f) => lb.setWeight(v, a, w, f),
+  };
+  const states: Record<string, BackendState> = { a: "up", b: "up", c: "up" };
+  const r = new Reconciler({
+    lb: counting,
+    health: view(config(), states),
+    log: quiet(),
+  });
+  await r.sync();
+  assert.equal(dumps, 1);
+  states.b = "down";
+  const t = await r.requestFrontend("web");
+  assert.equal(t.ops.length, 1);
+  assert.equal(dumps, 1, "no dump for a transition");
+  assert.deepEqual(await weights(lb), {
+    "10.0.0.1": 50,
+    "10.0.0.2": 0,
+    "10.0.0.3": 0,
+  });
+  // Drift behind our back: a scoped sync trusts the cache, a full sync dumps and repairs.
+  await lb.setWeight(
+    { prefix: "192.0.2.1/32", protocol: 6, port: 80 },
+    "10.0.0.1",
+    9,
+    false,
+  );
+  assert.deepEqual((await r.requestFrontend("web")).ops, []);
+  assert.equal((await r.sync()).ops.length, 1);
+  assert.equal(dumps, 2);
+  r.invalidate();
+  await r.requestFrontend("web");
+  assert.equal(dumps, 3, "after invalidate the next sync dumps");
 });
