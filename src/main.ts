@@ -64,11 +64,10 @@ export async function main(
       const { runCtl } = await import("./ctl/mod.ts");
       return await runCtl(rest);
     }
-    case "web":
-      console.error(
-        `maglev ${command}: not built yet in this version (the daemon and its metrics are)`,
-      );
-      return 1;
+    case "web": {
+      const { runWeb } = await import("./web/run.ts");
+      return await runWeb(rest);
+    }
     case "version":
     case "--version":
     case "-version":

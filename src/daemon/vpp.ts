@@ -159,7 +159,23 @@ export class DaemonVpp {
       },
     });
     this.#offs.push(bus.subscribe((e) => {
-      if (e.type === "weights") this.#onWeights(e.frontend);
+      if (e.type === "weights") {
+        this.#onWeights(e.frontend);
+      } else if (
+        e.type === "backend" && this.#reconciler &&
+        !this.#reconciler.warmup.fullSyncAllowed(performance.now())
+      ) {
+        // During the warmup a backend leaving `unknown` may release its
+        // frontends even when no weight changed (down with flush-on-down
+        // off stays at 0): give them a chance to sync now.
+        for (const fe of this.#checker.config.frontends.values()) {
+          if (
+            fe.pools.some((p) => p.members.some((m) => m.backend === e.backend))
+          ) {
+            this.#onWeights(fe.name);
+          }
+        }
+      }
     }));
   }
 

@@ -54,7 +54,7 @@ export class VppIncompatibleError extends Error {
       } does not know ${missing.length} message(s) maglev needs (missing, or changed CRC): ${
         missing.join(", ")
       }${
-        lbMissing ? ". Is the lb plugin loaded (lb_plugin.so)?" : ""
+        lbMissing ? ". Is the lb plugin loaded (lb_plugin.so)?" : "."
       } maglev speaks the API of VPP 26.10.`,
     );
   }

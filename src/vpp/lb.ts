@@ -68,6 +68,8 @@ export class VppLb implements LbApi {
   #indexes = new Map<string, number>();
   #indexesStale = true;
   #routeIndexes = new Map<string, number | undefined>();
+  /** VIPs already warned about as unsupported: one warning each, not one per dump. */
+  #warnedUnsupported = new Set<string>();
   readonly #off: () => void;
 
   constructor(client: VppClient, opts: VppLbOptions = {}) {
@@ -141,6 +143,9 @@ export class VppLb implements LbApi {
       const encap = ENCAP_NAME[d.encap];
       const protocol = d["vip.protocol"];
       if (encap === undefined || ![6, 17, 255].includes(protocol)) {
+        const id = `${d["vip.pfx"]} ${protocol} ${d["vip.port"]} ${d.encap}`;
+        if (this.#warnedUnsupported.has(id)) continue;
+        this.#warnedUnsupported.add(id);
         this.#log?.warn("vpp-vip-unsupported", {
           prefix: d["vip.pfx"],
           protocol,

@@ -167,12 +167,21 @@ export function createMaglevService(
       );
     }
   };
-  const frontendOfVip = (id: string) =>
-    [...checker.config.frontends.values()].find((f) => vipId(vipOf(f)) === id)
-      ?.name ?? "";
-  const backendOfAddress = (address: string) =>
-    [...checker.config.backends.values()].find((b) => b.address === address)
-      ?.name ?? "";
+  /**
+   * The backend behind an AS: the member of that frontend with the address
+   * (addresses may repeat across frontends, never within one).
+   */
+  const backendOf = (frontend: string | undefined, address: string) => {
+    const fe = frontend ? checker.config.frontends.get(frontend) : undefined;
+    for (const p of fe?.pools ?? []) {
+      for (const m of p.members) {
+        if (checker.config.backends.get(m.backend)?.address === address) {
+          return m.backend;
+        }
+      }
+    }
+    return "";
+  };
   return {
     getVersion() {
       return { version: VERSION, commit: COMMIT, buildDate: BUILD_DATE };
@@ -267,6 +276,19 @@ export function createMaglevService(
       const vpp = vppOf();
       return vppCall(async () => {
         const st = await vpp.lbState();
+        // Indexes built once per call: at 1,000 VIPs x 16 ASes a scan per
+        // item blocked the event loop for over a second.
+        const feByVip = new Map<string, string>();
+        for (const f of checker.config.frontends.values()) {
+          feByVip.set(vipId(vipOf(f)), f.name);
+        }
+        const asesByVip = new Map<string, typeof st.ases[number][]>();
+        for (const a of st.ases) {
+          const id = vipId(a.vip);
+          const list = asesByVip.get(id) ?? [];
+          list.push(a);
+          asesByVip.set(id, list);
+        }
         const proto = (p: number) => p === 6 ? "tcp" : p === 17 ? "udp" : "any";
         return {
           conf: {
@@ -284,12 +306,12 @@ export function createMaglevService(
               encap: v.encap,
               srcIpSticky: v.srcIpSticky,
               flowTableLength: v.flowTableLength,
-              frontend: frontendOfVip(id),
-              ases: st.ases.filter((a) => vipId(a.vip) === id).map((a) => ({
+              frontend: feByVip.get(id) ?? "",
+              ases: (asesByVip.get(id) ?? []).map((a) => ({
                 address: a.address,
                 weight: a.weight,
                 buckets: a.numBuckets,
-                backend: backendOfAddress(a.address),
+                backend: backendOf(feByVip.get(id), a.address),
               })),
             };
           }),
@@ -308,7 +330,7 @@ export function createMaglevService(
         const r = await vpp.sync(req.frontend || undefined, req.dryRun);
         if (r.skipped) {
           throw new ConnectError(
-            `sync not run: ${r.skipped} (the start-up warmup holds changes; try again shortly or use --dry-run)`,
+            `sync not run: the start-up warmup (startup-min-delay / startup-max-delay) still holds changes to VPP; try again when it is over`,
             Code.FailedPrecondition,
           );
         }

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import {
+  BasicAuth,
+  CredentialsError,
+  loadCredentials,
+  parseBasic,
+  sameOrigin,
+} from "./auth.ts";
+
+const basic = (s: string) =>
+  "Basic " + btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+
+Deno.test("auth: right credentials pass, wrong ones fail", () => {
+  const a = new BasicAuth({ user: "ops", password: "s3cret:x" });
+  assert.equal(a.check(basic("ops:s3cret:x")), true);
+  assert.equal(a.check(basic("ops:s3cret:y")), false);
+  assert.equal(a.check(basic("opz:s3cret:x")), false);
+  assert.equal(a.check(basic("ops:")), false);
+  assert.equal(a.check("basic " + btoa("ops:s3cret:x")), true);
+});
+
+Deno.test("auth: malformed headers fail without throwing", () => {
+  const a = new BasicAuth({ user: "ops", password: "pw" });
+  for (
+    const h of [
+      null,
+      "",
+      "Bearer abc",
+      "Basic",
+      "Basic !!!",
+      "Basic " + btoa("no-colon"),
+      "Basic " + btoa("\xff\xfe:pw"),
+    ]
+  ) {
+    assert.equal(a.check(h), false, String(h));
+  }
+  assert.equal(parseBasic("Basic " + btoa("no-colon")), undefined);
+});
+
+Deno.test("auth: unequal lengths take the same constant-time path", () => {
+  const a = new BasicAuth({ user: "ops", password: "pw" });
+  const before = a.comparisons;
+  assert.equal(a.check(basic("o:p")), false);
+  assert.equal(a.comparisons - before, 2);
+  assert.equal(a.check(basic("a-much-longer-user:" + "p".repeat(500))), false);
+  assert.equal(a.comparisons - before, 4);
+  // Even a malformed header compares both parts.
+  assert.equal(a.check("Basic ###"), false);
+  assert.equal(a.comparisons - before, 6);
+});
+
+function req(
+  method: string,
+  headers: Record<string, string>,
+  url = "http://dash.example:8080/admin/api/action",
+): Request {
+  return new Request(url, { method, headers });
+}
+
+Deno.test("auth: same-origin rule for mutating requests", () => {
+  assert.equal(sameOrigin(req("GET", {})), true);
+  assert.equal(sameOrigin(req("POST", {})), false);
+  assert.equal(
+    sameOrigin(req("POST", { "sec-fetch-site": "same-origin" })),
+    true,
+  );
+  assert.equal(
+    sameOrigin(req("POST", { "sec-fetch-site": "cross-site" })),
+    false,
+  );
+  assert.equal(
+    sameOrigin(req("POST", {
+      "sec-fetch-site": "same-site",
+      origin: "http://dash.example:8080",
+    })),
+    false,
+  );
+  assert.equal(
+    sameOrigin(req("POST", { origin: "http://dash.example:8080" })),
+    true,
+  );
+  assert.equal(
+    sameOrigin(req("POST", { origin: "http://evil.example" })),
+    false,
+  );
+  assert.equal(sameOrigin(req("POST", { origin: "null" })), false);
+  // Behind a TLS-terminating proxy.
+  assert.equal(
+    sameOrigin(req("POST", {
+      origin: "https://dash.example",
+      host: "dash.example",
+      "x-forwarded-proto": "https",
+    })),
+    true,
+  );
+});
+
+Deno.test("auth: credentials from env, file, or none", async () => {
+  assert.equal(await loadCredentials({}), undefined);
+  assert.deepEqual(
+    await loadCredentials({ MAGLEV_WEB_USER: "u", MAGLEV_WEB_PASSWORD: "p" }),
+    { user: "u", password: "p" },
+  );
+  await assert.rejects(
+    loadCredentials({ MAGLEV_WEB_USER: "u" }),
+    CredentialsError,
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    const f = `${dir}/creds`;
+    await Deno.writeTextFile(f, "# admin\n\nops:pa:ss\n");
+    assert.deepEqual(await loadCredentials({}, f), {
+      user: "ops",
+      password: "pa:ss",
+    });
+    await Deno.writeTextFile(f, "nocolon\n");
+    await assert.rejects(loadCredentials({}, f), /user:password/);
+    await Deno.writeTextFile(f, "a:b\nc:d\n");
+    await assert.rejects(loadCredentials({}, f), /exactly one/);
+    await assert.rejects(
+      loadCredentials({}, `${dir}/missing`),
+      /cannot read credentials file .*no such file/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,127 @@
+/**
+ * The flags of `maglev web`. Kept apart from run.ts so they can be tested
+ * (and listed in docs) without starting anything.
+ */
+import { DEFAULT_SERVER } from "../api/client.ts";
+import { type HostPort, parseHostPort } from "../cli/addr.ts";
+import { type FlagSpec, parseFlags, UsageError } from "../cli/flags.ts";
+import type { LogFormat, LogLevel } from "../cli/log.ts";
+
+/** Flag table of `maglev web`: drives parsing, env lookup and `--help`. */
+export const WEB_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "listen",
+    type: "string",
+    default: ":8080",
+    env: "MAGLEV_WEB_LISTEN",
+    valueName: "ADDR",
+    help: "HTTP listen address of the dashboard",
+  },
+  {
+    name: "server",
+    type: "string",
+    env: "MAGLEV_WEB_SERVER",
+    valueName: "HOST:PORT[,...]",
+    help:
+      `maglev daemons to watch, comma-separated (default "${DEFAULT_SERVER}"; also env MAGLEV_SERVER)`,
+  },
+  {
+    name: "credentials-file",
+    type: "string",
+    env: "MAGLEV_WEB_CREDENTIALS_FILE",
+    valueName: "FILE",
+    help:
+      "file with one user:password line enabling /admin/ (or env MAGLEV_WEB_USER + MAGLEV_WEB_PASSWORD)",
+  },
+  {
+    name: "log-level",
+    type: "string",
+    default: "info",
+    env: "MAGLEV_LOG_LEVEL",
+    choices: ["debug", "info", "warn", "error"],
+    valueName: "LEVEL",
+    help: "minimum level of log records",
+  },
+  {
+    name: "log-format",
+    type: "string",
+    env: "MAGLEV_LOG_FORMAT",
+    choices: ["json", "text"],
+    valueName: "FORMAT",
+    help: "json or text (default: text on a terminal, json otherwise)",
+  },
+  {
+    name: "version",
+    type: "boolean",
+    default: false,
+    help: "print version, commit and build date, then exit",
+  },
+  { name: "help", type: "boolean", default: false, help: "show this help" },
+];
+
+/** What `maglev web` was asked to do, validated. */
+export interface WebOptions {
+  readonly help: boolean;
+  readonly version: boolean;
+  readonly listen: HostPort;
+  /** Daemon addresses in command-line order, duplicates removed. */
+  readonly servers: readonly string[];
+  readonly credentialsFile?: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat?: LogFormat;
+}
+
+/**
+ * Parses and validates the command line and environment. Every operator
+ * mistake becomes a UsageError with one line that says what to fix.
+ */
+export function parseWebOptions(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): WebOptions {
+  const flags = parseFlags(WEB_FLAGS, args, env);
+  if (flags.positionals.length > 0) {
+    throw new UsageError(
+      `unexpected argument "${flags.positionals[0]}" (web takes only flags)`,
+    );
+  }
+  const v = flags.values;
+  let listen: HostPort;
+  try {
+    listen = parseHostPort(v.listen as string);
+  } catch (e) {
+    throw new UsageError(`--listen: ${(e as Error).message}`);
+  }
+  const serverText = (v.server as string | undefined) ??
+    env.MAGLEV_SERVER ?? DEFAULT_SERVER;
+  const servers = parseServerList(serverText);
+  const cf = (v["credentials-file"] as string | undefined)?.trim();
+  return {
+    help: v.help === true,
+    version: v.version === true,
+    listen,
+    servers,
+    credentialsFile: cf ? cf : undefined,
+    logLevel: v["log-level"] as LogLevel,
+    logFormat: v["log-format"] as LogFormat | undefined,
+  };
+}
+
+/** Splits `a:1,b:2`, checking each address so a typo fails at start. */
+export function parseServerList(text: string): string[] {
+  const out: string[] = [];
+  for (const part of text.split(",")) {
+    const s = part.trim();
+    if (s === "") continue;
+    try {
+      parseHostPort(s);
+    } catch (e) {
+      throw new UsageError(`--server: ${(e as Error).message}`);
+    }
+    if (!out.includes(s)) out.push(s);
+  }
+  if (out.length === 0) {
+    throw new UsageError("--server: give at least one daemon address");
+  }
+  return out;
+}

@@ -1,0 +1,279 @@
+/**
+ * HTTP routes of `maglev web`: the SPA under `/view/` (read-only, open) and
+ * `/admin/` (basic auth; off, i.e. 404, without credentials), its state and
+ * event-stream APIs, the admin action endpoint and `/healthz`.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type DescMessage,
+  type MessageShape,
+  toJson,
+} from "@bufbuild/protobuf";
+import {
+  BackendInfoSchema,
+  FrontendInfoSchema,
+} from "../api/gen/maglev/v1/maglev_pb.ts";
+import type { Logger } from "../cli/log.ts";
+import { VERSION } from "../version.ts";
+import type { AssetStore } from "./assets.ts";
+import { type BasicAuth, sameOrigin, unauthorized } from "./auth.ts";
+import type { Broker } from "./broker.ts";
+import type { ActionRequest, StateDocument } from "./types.ts";
+import { type DaemonWatcher, describeError } from "./watcher.ts";
+
+/** What the routes serve from. */
+export interface WebServerDeps {
+  /** Watchers in command-line order. */
+  readonly watchers: readonly DaemonWatcher[];
+  readonly broker: Broker;
+  readonly assets: AssetStore;
+  /** Undefined: admin is off. */
+  readonly auth?: BasicAuth;
+  readonly log: Logger;
+  /** Deadline of an admin action's RPC, ms. */
+  readonly actionTimeoutMs?: number;
+}
+
+const MAX_ACTION_BODY = 16 * 1024;
+
+function text(body: string, status = 200, extra: HeadersInit = {}): Response {
+  return new Response(body, {
+    status,
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      "cache-control": "no-store",
+      ...extra,
+    },
+  });
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+    },
+  });
+}
+
+const notFound = () => text("not found\n", 404);
+
+function redirect(to: string): Response {
+  return new Response(null, { status: 302, headers: { location: to } });
+}
+
+/** HTTP status for a daemon's gRPC error, so the SPA can tell why. */
+export function httpStatusOf(e: unknown): number {
+  if (!(e instanceof ConnectError)) return 502;
+  switch (e.code) {
+    case Code.NotFound:
+      return 404;
+    case Code.InvalidArgument:
+      return 400;
+    case Code.FailedPrecondition:
+      return 409;
+    case Code.Unavailable:
+      return 503;
+    case Code.DeadlineExceeded:
+      return 504;
+    default:
+      return 502;
+  }
+}
+
+/**
+ * Validates an action body against the contract; a string is the reason
+ * it is not one.
+ */
+export function parseAction(body: unknown): ActionRequest | string {
+  if (typeof body !== "object" || body === null) {
+    return "body must be a JSON object";
+  }
+  const b = body as Record<string, unknown>;
+  const str = (k: string) => typeof b[k] === "string" && b[k] !== "";
+  if (!str("scope")) return "scope is required";
+  if (!str("backend")) return "backend is required";
+  switch (b.action) {
+    case "pause":
+    case "resume":
+    case "enable":
+    case "disable":
+      return {
+        scope: b.scope as string,
+        action: b.action,
+        backend: b.backend as string,
+      };
+    case "set-weight": {
+      if (!str("frontend")) return "frontend is required";
+      if (!str("pool")) return "pool is required";
+      const w = b.weight;
+      if (typeof w !== "number" || !Number.isInteger(w) || w < 0 || w > 100) {
+        return "weight must be an integer 0..100";
+      }
+      return {
+        scope: b.scope as string,
+        action: "set-weight",
+        frontend: b.frontend as string,
+        pool: b.pool as string,
+        backend: b.backend as string,
+        weight: w,
+      };
+    }
+    default:
+      return "action must be pause, resume, enable, disable or set-weight";
+  }
+}
+
+function pj<D extends DescMessage>(schema: D, msg: MessageShape<D>): unknown {
+  return toJson(schema, msg, { alwaysEmitImplicit: true });
+}
+
+/** Builds the request handler. */
+export function createHandler(
+  deps: WebServerDeps,
+): (req: Request) => Promise<Response> {
+  const byId = new Map(deps.watchers.map((w) => [w.id, w]));
+
+  const stateDoc = (admin: boolean): StateDocument => ({
+    version: VERSION,
+    scopes: deps.watchers.map((w) => w.state()),
+    admin,
+  });
+
+  const events = (req: Request): Response => {
+    const client = deps.broker.subscribe(req.headers.get("last-event-id"));
+    // A closed connection cancels the body stream, which unsubscribes.
+    return new Response(client.stream, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        "x-accel-buffering": "no",
+      },
+    });
+  };
+
+  const action = async (req: Request): Promise<Response> => {
+    const len = Number(req.headers.get("content-length") ?? "0");
+    if (len > MAX_ACTION_BODY) {
+      return json({ ok: false, error: "body too large" }, 413);
+    }
+    let body: unknown;
+    try {
+      const raw = await req.text();
+      if (raw.length > MAX_ACTION_BODY) {
+        return json({ ok: false, error: "body too large" }, 413);
+      }
+      body = JSON.parse(raw);
+    } catch {
+      return json({ ok: false, error: "body must be JSON" }, 400);
+    }
+    const a = parseAction(body);
+    if (typeof a === "string") return json({ ok: false, error: a }, 400);
+    const w = byId.get(a.scope);
+    if (!w) {
+      return json({ ok: false, error: `unknown scope "${a.scope}"` }, 404);
+    }
+    const conn = w.connection;
+    if (!conn) {
+      return json({
+        ok: false,
+        error: `daemon ${a.scope} is not connected${
+          w.scope.error ? `: ${w.scope.error}` : ""
+        }`,
+      }, 503);
+    }
+    const opts = {
+      signal: AbortSignal.timeout(deps.actionTimeoutMs ?? 10_000),
+    };
+    const c = conn.client;
+    try {
+      let result: unknown;
+      switch (a.action) {
+        case "pause":
+          result = pj(
+            BackendInfoSchema,
+            await c.pauseBackend({ name: a.backend }, opts),
+          );
+          break;
+        case "resume":
+          result = pj(
+            BackendInfoSchema,
+            await c.resumeBackend({ name: a.backend }, opts),
+          );
+          break;
+        case "enable":
+          result = pj(
+            BackendInfoSchema,
+            await c.enableBackend({ name: a.backend }, opts),
+          );
+          break;
+        case "disable":
+          result = pj(
+            BackendInfoSchema,
+            await c.disableBackend({ name: a.backend }, opts),
+          );
+          break;
+        case "set-weight":
+          result = pj(
+            FrontendInfoSchema,
+            await c.setFrontendPoolBackendWeight({
+              frontend: a.frontend,
+              pool: a.pool,
+              backend: a.backend,
+              weight: a.weight,
+            }, opts),
+          );
+          break;
+      }
+      deps.log.info("admin-action", { ...a, ok: true });
+      void w.refresh();
+      return json({ ok: true, result });
+    } catch (e) {
+      const error = describeError(e);
+      deps.log.warn("admin-action", { ...a, ok: false, error });
+      return json({ ok: false, error }, httpStatusOf(e));
+    }
+  };
+
+  /** Routes below `/view/` or `/admin/`; `rest` starts with "/". */
+  const ui = (
+    req: Request,
+    rest: string,
+    admin: boolean,
+  ): Response | Promise<Response> => {
+    const get = req.method === "GET" || req.method === "HEAD";
+    if (rest === "/api/action") {
+      if (!admin) return notFound();
+      if (req.method !== "POST") {
+        return text("method not allowed\n", 405, { allow: "POST" });
+      }
+      if (!sameOrigin(req)) return text("forbidden\n", 403);
+      return action(req);
+    }
+    if (!get) return text("method not allowed\n", 405, { allow: "GET, HEAD" });
+    if (rest === "/api/state") return json(stateDoc(admin));
+    if (rest === "/api/events") return events(req);
+    const path = rest === "/" ? "/index.html" : rest;
+    return deps.assets.serve(req, path) ?? notFound();
+  };
+
+  return (req: Request): Promise<Response> => {
+    const { pathname } = new URL(req.url);
+    if (pathname === "/healthz") return Promise.resolve(text("ok\n"));
+    if (pathname === "/") return Promise.resolve(redirect("/view/"));
+    if (pathname === "/view") return Promise.resolve(redirect("/view/"));
+    if (pathname.startsWith("/view/")) {
+      return Promise.resolve(ui(req, pathname.slice(5), false));
+    }
+    if (pathname === "/admin" || pathname.startsWith("/admin/")) {
+      if (!deps.auth) return Promise.resolve(notFound());
+      if (!deps.auth.check(req.headers.get("authorization"))) {
+        return Promise.resolve(unauthorized());
+      }
+      if (pathname === "/admin") return Promise.resolve(redirect("/admin/"));
+      return Promise.resolve(ui(req, pathname.slice(6), true));
+    }
+    return Promise.resolve(notFound());
+  };
+}

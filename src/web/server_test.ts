@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { Logger } from "../cli/log.ts";
+import { AssetStore } from "./assets.ts";
+import { Broker } from "./broker.ts";
+import { createHandler, parseAction } from "./server.ts";
+
+Deno.test("server: action bodies are validated against the contract", () => {
+  assert.deepEqual(parseAction({ scope: "s", action: "pause", backend: "a" }), {
+    scope: "s",
+    action: "pause",
+    backend: "a",
+  });
+  assert.match(
+    parseAction({ scope: "s", action: "reboot", backend: "a" }) as string,
+    /action must be/,
+  );
+  assert.match(parseAction(null) as string, /object/);
+  assert.match(
+    parseAction({
+      scope: "s",
+      action: "set-weight",
+      frontend: "f",
+      pool: "p",
+      backend: "a",
+      weight: 101,
+    }) as string,
+    /0\.\.100/,
+  );
+});
+
+Deno.test("server: assets get ETags and 304s", async () => {
+  const assets = await AssetStore.create({
+    "/index.html": { type: "text/html", body: "<html>", encoding: "utf8" },
+    "/x.bin": {
+      type: "application/octet-stream",
+      body: "AAE=",
+      encoding: "base64",
+    },
+  });
+  const h = createHandler({
+    watchers: [],
+    broker: new Broker({ heartbeatMs: 0 }),
+    assets,
+    log: new Logger({ level: "error", format: "json", writeLine: () => {} }),
+  });
+  const r = await h(new Request("http://x/view/"));
+  assert.equal(await r.text(), "<html>");
+  const etag = r.headers.get("etag")!;
+  const again = await h(
+    new Request("http://x/view/", { headers: { "if-none-match": etag } }),
+  );
+  assert.equal(again.status, 304);
+  const bin = await h(new Request("http://x/view/x.bin"));
+  assert.deepEqual(
+    new Uint8Array(await bin.arrayBuffer()),
+    new Uint8Array([0, 1]),
+  );
+  assert.equal((await h(new Request("http://x/admin/"))).status, 404);
+});
+
+Deno.test({
+  name: "server: a browser that never reads is dropped over a real socket",
+  async fn() {
+    const broker = new Broker({ heartbeatMs: 0, maxQueueBytes: 64 * 1024 });
+    const handler = createHandler({
+      watchers: [],
+      broker,
+      assets: await AssetStore.create({}),
+      log: new Logger({ level: "error", format: "json", writeLine: () => {} }),
+    });
+    const ac = new AbortController();
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+      handler,
+    );
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: server.addr.port,
+    });
+    try {
+      await conn.write(
+        new TextEncoder().encode(
+          "GET /view/api/events HTTP/1.1\r\nhost: x\r\n\r\n",
+        ),
+      );
+      const deadline = Date.now() + 5000;
+      while (broker.clientCount === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(broker.clientCount, 1);
+      const pad = "x".repeat(16 * 1024);
+      for (let i = 0; i < 4000 && broker.dropped === 0; i++) {
+        broker.publish("log", { i, pad });
+        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 1));
+      }
+      assert.equal(broker.dropped, 1);
+      assert.equal(broker.clientCount, 0);
+    } finally {
+      conn.close();
+      broker.close();
+      ac.abort();
+      await server.finished;
+    }
+  },
+});
