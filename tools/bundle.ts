@@ -20,6 +20,19 @@ async function git(args: string[]): Promise<string | undefined> {
   }
 }
 
+// The dashboard's assets are generated (and git-ignored): build them first
+// so the bundle embeds the current web/ app.
+const web = await new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", `${root}tools/web_build.ts`],
+  cwd: root,
+  stdout: "null",
+  stderr: "inherit",
+}).output();
+if (!web.success) {
+  console.error("web build failed");
+  Deno.exit(1);
+}
+
 const bundled = await new Deno.Command(Deno.execPath(), {
   args: [
     "bundle",

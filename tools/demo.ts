@@ -6,6 +6,7 @@
  * runs the daemon with VPP off. Ctrl-C stops everything.
  */
 import { runDaemon } from "../src/daemon/run.ts";
+import { runWeb } from "../src/web/run.ts";
 
 const FLAP_SECONDS = 8;
 
@@ -120,12 +121,17 @@ function freeLocalPort(preferred: number): number {
 }
 const metricsPort = freeLocalPort(9091);
 const grpcPort = freeLocalPort(9090);
+const webPort = freeLocalPort(8080);
+// The demo's admin login; a real deployment sets its own (docs/dashboard.md).
+const webUser = "admin";
+const webPassword = "demo";
 
 console.log(`maglev demo
   backends:  ${
   healthy.join(", ")
 }, ${standby} (healthy), ${flapping} (flaps every ${FLAP_SECONDS}s), ${dead} (dead), port ${port}
   config:    ${configPath}
+  dashboard: http://127.0.0.1:${webPort}/view/   (admin: http://127.0.0.1:${webPort}/admin/, ${webUser} / ${webPassword})
   metrics:   http://127.0.0.1:${metricsPort}/metrics
   gRPC:      127.0.0.1:${grpcPort}   (try: deno task maglev ctl --server 127.0.0.1:${grpcPort})
   reload:    edit the config, then: kill -HUP ${Deno.pid}
@@ -133,6 +139,19 @@ console.log(`maglev demo
 Press Ctrl-C to stop.
 `);
 
+const web = runWeb(
+  [
+    "--listen",
+    `127.0.0.1:${webPort}`,
+    "--server",
+    `127.0.0.1:${grpcPort}`,
+    "--log-format",
+    "text",
+    "--log-level",
+    "warn",
+  ],
+  { MAGLEV_WEB_USER: webUser, MAGLEV_WEB_PASSWORD: webPassword },
+);
 const code = await runDaemon([
   "--config",
   configPath,
@@ -144,6 +163,7 @@ const code = await runDaemon([
   "--log-format",
   "text",
 ]);
+await web;
 await Promise.all(servers.map((s) => s.shutdown()));
 await Deno.remove(dir, { recursive: true });
 Deno.exit(code);

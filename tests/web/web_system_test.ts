@@ -1,0 +1,429 @@
+/**
+ * `maglev web` as a real process against real daemons: state, SSE with
+ * replay, admin auth and actions, signals.
+ */
+import assert from "node:assert/strict";
+import { connectMaglev } from "../../src/api/client.ts";
+import { startDaemon } from "../helpers/fixture.ts";
+import { freePort, MaglevProcess } from "../helpers/maglev.ts";
+
+interface SseEvent {
+  id?: string;
+  event: string;
+  data: string;
+}
+
+/** Reads SSE frames from a live response until closed. */
+class SseReader {
+  readonly events: SseEvent[] = [];
+  #waiters = new Set<() => void>();
+  #ac = new AbortController();
+  #done: Promise<void>;
+  response!: Response;
+
+  private constructor(readonly url: string, readonly lastId?: string) {
+    this.#done = Promise.resolve();
+  }
+
+  static async open(url: string, lastId?: string): Promise<SseReader> {
+    const r = new SseReader(url, lastId);
+    r.response = await fetch(url, {
+      headers: lastId ? { "last-event-id": lastId } : {},
+      signal: r.#ac.signal,
+    });
+    r.#done = r.#pump();
+    return r;
+  }
+
+  async #pump(): Promise<void> {
+    const reader = this.response.body!.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let buf = "";
+    try {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let end;
+        while ((end = buf.indexOf("\n\n")) >= 0) {
+          const block = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          const ev: SseEvent = { event: "message", data: "" };
+          let hasData = false;
+          for (const line of block.split("\n")) {
+            if (line.startsWith("id: ")) ev.id = line.slice(4);
+            else if (line.startsWith("event: ")) ev.event = line.slice(7);
+            else if (line.startsWith("data: ")) {
+              ev.data += line.slice(6);
+              hasData = true;
+            }
+          }
+          if (hasData) this.events.push(ev);
+          for (const w of this.#waiters) w();
+        }
+      }
+    } catch {
+      // aborted
+    }
+  }
+
+  wait(
+    pred: (e: SseEvent) => boolean,
+    what: string,
+    timeoutMs = 10_000,
+  ): Promise<SseEvent> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const e = this.events.find(pred);
+        if (e) {
+          cleanup();
+          resolve(e);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out waiting for ${what}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#ac.abort();
+    await this.#done;
+  }
+}
+
+async function waitFor<T>(
+  f: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const v = await f();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+interface ScopeJson {
+  scope: { id: string; connected: boolean; error?: string };
+  backends: { name: string; state: string }[];
+  frontends: { name: string }[];
+  vppError?: string;
+}
+
+Deno.test({
+  name: "web: two scopes (one down), SSE, replay, admin, signals",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    await using d = await startDaemon();
+    const dead = `127.0.0.1:${freePort()}`;
+    const port = freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const web = new MaglevProcess([
+      "web",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--server",
+      `${d.grpcAddr},${dead}`,
+      "--log-format",
+      "json",
+    ], { MAGLEV_WEB_USER: "ops", MAGLEV_WEB_PASSWORD: "pw" });
+    const auth = { authorization: "Basic " + btoa("ops:pw") };
+    const readers: SseReader[] = [];
+    try {
+      await web.waitForRecord((r) => r.msg === "ready", "web ready");
+
+      await t.step("healthz", async () => {
+        const r = await fetch(`${base}/healthz`);
+        assert.equal(r.status, 200);
+        assert.equal(await r.text(), "ok\n");
+      });
+
+      await t.step(
+        "state shows both scopes, one down with an error",
+        async () => {
+          const doc = await waitFor(async () => {
+            const r = await fetch(`${base}/view/api/state`);
+            const j = await r.json() as { admin: boolean; scopes: ScopeJson[] };
+            const live = j.scopes.find((s) => s.scope.id === d.grpcAddr);
+            return live?.scope.connected && live.backends.length === 3
+              ? j
+              : undefined;
+          }, "connected scope with backends");
+          assert.equal(doc.admin, false);
+          assert.equal(doc.scopes.length, 2);
+          const live = doc.scopes[0];
+          assert.deepEqual(live.backends.map((b) => b.name), ["a", "b", "c"]);
+          assert.deepEqual(live.frontends.map((f) => f.name), ["web"]);
+          assert.match(live.vppError ?? "", /\S/); // daemon runs --vpp=false
+          const down = doc.scopes[1];
+          assert.equal(down.scope.id, dead);
+          assert.equal(down.scope.connected, false);
+          assert.match(down.scope.error ?? "", /connection refused/);
+        },
+      );
+
+      let backendEventId = "";
+      await t.step("SSE delivers a backend transition", async () => {
+        const sse = await SseReader.open(`${base}/view/api/events`);
+        readers.push(sse);
+        assert.equal(
+          sse.response.headers.get("content-type"),
+          "text/event-stream; charset=utf-8",
+        );
+        assert.equal(sse.response.headers.get("x-accel-buffering"), "no");
+        assert.match(sse.response.headers.get("cache-control")!, /no-cache/);
+        d.backends.get("c")!.healthy = false;
+        const ev = await sse.wait((e) => {
+          if (e.event !== "backend") return false;
+          const j = JSON.parse(e.data);
+          return j.scope === d.grpcAddr &&
+            j.event.transition?.to === "down" && j.event.backend === "c";
+        }, "backend c down");
+        assert.match(ev.id!, /^\d+-\d+$/);
+        backendEventId = ev.id!;
+        // A VPP lb-state fetch follows as a state event.
+        await sse.wait((e) => e.event === "state", "state after transition");
+      });
+
+      await t.step("reconnect with Last-Event-ID replays", async () => {
+        const [epoch, seq] = backendEventId.split("-");
+        const before = `${epoch}-${Number(seq) - 1}`;
+        const again = await SseReader.open(`${base}/view/api/events`, before);
+        readers.push(again);
+        const ev = await again.wait((e) => e.id === backendEventId, "replayed");
+        assert.equal(ev.event, "backend");
+        assert.ok(!again.events.some((e) => e.event === "resync"));
+        const stale = await SseReader.open(`${base}/view/api/events`, "1-1");
+        readers.push(stale);
+        await stale.wait((e) => e.event === "resync", "resync");
+      });
+
+      await t.step("admin: 401 without or with wrong credentials", async () => {
+        for (
+          const h of [{}, {
+            authorization: "Basic " + btoa("ops:nope"),
+          }] as Record<string, string>[]
+        ) {
+          const r = await fetch(`${base}/admin/`, { headers: h });
+          assert.equal(r.status, 401);
+          assert.equal(
+            r.headers.get("www-authenticate"),
+            'Basic realm="maglev", charset="UTF-8"',
+          );
+          assert.equal(await r.text(), "unauthorized\n");
+        }
+        const ok = await fetch(`${base}/admin/`, { headers: auth });
+        assert.equal(ok.status, 200);
+        assert.match(ok.headers.get("content-type")!, /text\/html/);
+        await ok.body?.cancel();
+        const st = await fetch(`${base}/admin/api/state`, { headers: auth });
+        assert.equal((await st.json()).admin, true);
+      });
+
+      await t.step("admin: same-origin pause reaches the daemon", async () => {
+        const r = await fetch(`${base}/admin/api/action`, {
+          method: "POST",
+          headers: {
+            ...auth,
+            origin: base,
+            "content-type": "application/json",
+          },
+          body: JSON.stringify({
+            scope: d.grpcAddr,
+            action: "pause",
+            backend: "a",
+          }),
+        });
+        const j = await r.json();
+        assert.equal(r.status, 200, JSON.stringify(j));
+        assert.equal(j.ok, true);
+        assert.equal(j.result.name, "a");
+        const conn = connectMaglev(d.grpcAddr);
+        try {
+          const b = await conn.client.getBackend({ name: "a" });
+          assert.equal(b.state, "paused");
+        } finally {
+          conn.close();
+        }
+        // Errors from the daemon come back as one line.
+        const bad = await fetch(`${base}/admin/api/action`, {
+          method: "POST",
+          headers: { ...auth, "sec-fetch-site": "same-origin" },
+          body: JSON.stringify({
+            scope: d.grpcAddr,
+            action: "pause",
+            backend: "nosuch",
+          }),
+        });
+        assert.equal(bad.status, 404);
+        const bj = await bad.json();
+        assert.equal(bj.ok, false);
+        assert.match(bj.error, /nosuch/);
+        // The dead scope says so.
+        const down = await fetch(`${base}/admin/api/action`, {
+          method: "POST",
+          headers: { ...auth, origin: base },
+          body: JSON.stringify({ scope: dead, action: "pause", backend: "a" }),
+        });
+        assert.equal(down.status, 503);
+        await down.body?.cancel();
+      });
+
+      await t.step("admin: cross-origin POST is 403", async () => {
+        for (
+          const h of [
+            { origin: "http://evil.example" },
+            { "sec-fetch-site": "cross-site", origin: base },
+            {},
+          ] as Record<string, string>[]
+        ) {
+          const r = await fetch(`${base}/admin/api/action`, {
+            method: "POST",
+            headers: { ...auth, ...h },
+            body: JSON.stringify({
+              scope: d.grpcAddr,
+              action: "disable",
+              backend: "b",
+            }),
+          });
+          assert.equal(r.status, 403);
+          await r.body?.cancel();
+        }
+        const conn = connectMaglev(d.grpcAddr);
+        try {
+          assert.notEqual(
+            (await conn.client.getBackend({ name: "b" })).state,
+            "disabled",
+          );
+        } finally {
+          conn.close();
+        }
+      });
+
+      await t.step("unknown paths 404, / redirects", async () => {
+        const r = await fetch(`${base}/nope`);
+        assert.equal(r.status, 404);
+        await r.body?.cancel();
+        const root = await fetch(`${base}/`, { redirect: "manual" });
+        assert.equal(root.status, 302);
+        assert.equal(root.headers.get("location"), "/view/");
+      });
+
+      await t.step(
+        "SIGHUP is ignored; SIGTERM exits 0 within 2 s",
+        async () => {
+          web.child.kill("SIGHUP");
+          await web.waitForRecord((r) => r.msg === "sighup-ignored", "sighup");
+          const r = await fetch(`${base}/healthz`);
+          assert.equal(r.status, 200);
+          await r.body?.cancel();
+          const { status, ms } = await web.stop("SIGTERM");
+          assert.equal(status.code, 0);
+          assert.ok(ms < 2000, `took ${ms} ms`);
+        },
+      );
+    } finally {
+      for (const r of readers) await r.close();
+      await web.stop("SIGKILL");
+    }
+  },
+});
+
+Deno.test({
+  name: "web: /admin/ is 404 without credentials",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const port = freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const web = new MaglevProcess([
+      "web",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--server",
+      `127.0.0.1:${freePort()}`,
+      "--log-format",
+      "json",
+    ]);
+    try {
+      await web.waitForRecord((r) => r.msg === "ready", "web ready");
+      for (const p of ["/admin/", "/admin/api/state", "/admin/api/action"]) {
+        const r = await fetch(`${base}${p}`, {
+          headers: { authorization: "Basic " + btoa("ops:pw") },
+        });
+        assert.equal(r.status, 404, p);
+        await r.body?.cancel();
+      }
+      const v = await fetch(`${base}/view/`);
+      assert.equal(v.status, 200);
+      assert.match(await v.text(), /<html/i);
+    } finally {
+      const { status } = await web.stop("SIGTERM");
+      assert.equal(status.code, 0);
+    }
+  },
+});
+
+Deno.test("web: bad credentials file is a clear start-up error", async () => {
+  const { runMaglev } = await import("../helpers/maglev.ts");
+  const r = await runMaglev([
+    "web",
+    "--credentials-file",
+    "/nonexistent/creds",
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot read credentials file \/nonexistent\/creds/);
+  const u = await runMaglev(["web", "--server", "x"]);
+  assert.equal(u.code, 2);
+  assert.match(u.stderr, /--server/);
+});
+
+Deno.test({
+  name: "web: a daemon that goes away is shown as down",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const d = await startDaemon();
+    const port = freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const web = new MaglevProcess([
+      "web",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--server",
+      d.grpcAddr,
+      "--log-format",
+      "json",
+    ]);
+    let sse: SseReader | undefined;
+    try {
+      await web.waitForRecord((r) => r.msg === "daemon-connected", "connect");
+      sse = await SseReader.open(`${base}/view/api/events`);
+      await d.close();
+      const ev = await sse.wait((e) => {
+        if (e.event !== "scope") return false;
+        const j = JSON.parse(e.data);
+        return j.id === d.grpcAddr && j.connected === false;
+      }, "scope down");
+      assert.match(JSON.parse(ev.data).error, /\S/);
+      const st = await (await fetch(`${base}/view/api/state`)).json();
+      assert.equal(st.scopes[0].scope.connected, false);
+    } finally {
+      await sse?.close();
+      await d.close();
+      const { status } = await web.stop("SIGTERM");
+      assert.equal(status.code, 0);
+    }
+  },
+});

@@ -1,0 +1,81 @@
+/** @jsxImportSource preact */
+import { signal } from "@preact/signals";
+import { getCookie, setCookie } from "../cookies.ts";
+import { frontendHealth, vipLabel } from "../format.ts";
+import type { FrontendJson } from "../proto.ts";
+import type { ScopeView } from "../store.ts";
+import { HealthIcon, StateBadge } from "./Badges.tsx";
+import { Flash } from "./Flash.tsx";
+import { PoolTable } from "./PoolTable.tsx";
+
+const ZIPPY_COOKIE = "maglev_zippy_open";
+
+/**
+ * Open/closed state of every card, "scope/frontend" → open. Cards not in the
+ * cookie start open, so a new frontend is never hidden.
+ */
+const zippy = signal<Readonly<Record<string, boolean>>>(readZippy());
+
+function readZippy(): Record<string, boolean> {
+  try {
+    const raw = getCookie(ZIPPY_COOKIE);
+    const v: unknown = raw === undefined ? {} : JSON.parse(raw);
+    return typeof v === "object" && v !== null
+      ? v as Record<string, boolean>
+      : {};
+  } catch {
+    return {};
+  }
+}
+
+function toggle(key: string, open: boolean): void {
+  zippy.value = { ...zippy.value, [key]: open };
+  setCookie(ZIPPY_COOKIE, JSON.stringify(zippy.value));
+}
+
+/** A frontend (VIP) as a collapsible card holding its pools. */
+export function FrontendCard(props: { view: ScopeView; f: FrontendJson }) {
+  const { view, f } = props;
+  const name = f.name ?? "?";
+  const key = `${view.scope.id}/${name}`;
+  const open = zippy.value[key] ?? true;
+  const health = frontendHealth(f);
+  const bodyId = `fe-${view.scope.id}-${name}`.replace(/[^\w-]/g, "_");
+  return (
+    <section class={`card h-${health.kind}`} data-frontend={name}>
+      <h3 class="card-head">
+        <button
+          type="button"
+          class="zippy"
+          aria-expanded={open}
+          aria-controls={bodyId}
+          onClick={() => toggle(key, !open)}
+        >
+          <span class="chev" aria-hidden="true">{open ? "▾" : "▸"}</span>
+          <Flash value={health.kind}>
+            <HealthIcon health={health} />
+          </Flash>
+          <span class="fe-name">{name}</span>
+          <span class="vip">{vipLabel(f)}</span>
+          <Flash value={f.state ?? "unknown"} class="fe-state">
+            <StateBadge state={f.state} />
+          </Flash>
+        </button>
+      </h3>
+      {open && (
+        <div id={bodyId} class="card-body">
+          {f.description && <p class="desc">{f.description}</p>}
+          <p class="meta">
+            active pool: <strong>{f.activePool || "none"}</strong>
+            {f.encap && <>{" · "}{f.encap}</>}
+            {f.srcIpSticky && " · sticky"}
+            {f.flushOnDown && " · flush on down"}
+          </p>
+          {(f.pools ?? []).map((p) => (
+            <PoolTable key={p.name} view={view} frontend={f} pool={p} />
+          ))}
+        </div>
+      )}
+    </section>
+  );
+}
