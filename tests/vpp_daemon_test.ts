@@ -105,6 +105,18 @@ Deno.test("vpp: cold start, transitions, failover, drift, VPP restart — throug
       0,
     ], ["c", 0]]);
     const dry = await client.syncVPPLBState({ dryRun: true });
+    const metrics = await (await fetch(`http://${d.metricsAddr}/metrics`))
+      .text();
+    assert.match(metrics, /^maglev_vpp_connected 1$/m);
+    assert.match(
+      metrics,
+      /maglev_vpp_lbsync_total\{scope="vip",kind="as_weight_updated"\} [1-9]/,
+    );
+    assert.match(
+      metrics,
+      /maglev_vpp_api_total\{msg="lb_as_set_weight",direction="send",result="success"\}/,
+    );
+    await assertPromtoolClean(metrics);
     assert.deepEqual(
       dry.operations,
       [],
@@ -240,7 +252,7 @@ Deno.test("vpp: reloads flip src-ip-sticky (recreate), add and remove frontends;
           )
         ),
     );
-    const onlyApi = two.replace(/    web:\n[\s\S]*$/, "");
+    const onlyApi = two.replace(/ {4}web:\n[\s\S]*$/, "");
     await Deno.writeTextFile(d.configPath, onlyApi);
     assert.equal((await client.reloadConfig({})).ok, true);
     await files.waitState(
