@@ -577,13 +577,23 @@ export function renderVppLbCounters(style: Style, c: VPPLBCounters): string {
 }
 
 /** `sync vpp lb state`: the operations sent (or that would be). */
-export function renderSync(_style: Style, r: SyncVPPLBStateResponse): string {
-  const n = r.operations.length;
-  if (n === 0) return "VPP is in sync: no operations needed";
+export function renderSync(style: Style, r: SyncVPPLBStateResponse): string {
+  if (r.operations.length === 0) return "VPP is in sync: no operations needed";
+  // The daemon lists refused operations as "FAILED: ..." after the others.
+  const failed = r.operations.filter((o) => o.startsWith("FAILED: "));
+  const n = r.operations.length - failed.length;
+  const plural = (k: number) => `${k} operation${k === 1 ? "" : "s"}`;
   const head = r.dryRun
-    ? `dry run: would send ${n} operation${n === 1 ? "" : "s"}:`
-    : `sent ${n} operation${n === 1 ? "" : "s"}:`;
-  return [head, ...r.operations.map((o) => `  ${o}`)].join("\n");
+    ? `dry run: would send ${plural(n)}:`
+    : `sent ${plural(n)}${
+      failed.length ? `, ${failed.length} refused by VPP` : ""
+    }:`;
+  return [
+    head,
+    ...r.operations.map((o) =>
+      o.startsWith("FAILED: ") ? `  ${paint(style, "red", o)}` : `  ${o}`
+    ),
+  ].join("\n");
 }
 
 // -------------------------------------------------------------- config
