@@ -59,6 +59,7 @@ export class DaemonVpp {
   #problem: string | undefined;
   #connectedAtMs: number | undefined;
   #counters: CountersView | undefined;
+  #countersError: string | undefined;
   #timers: ReturnType<typeof setTimeout>[] = [];
   #syncTimer: ReturnType<typeof setInterval> | undefined;
   #countersTimer: ReturnType<typeof setInterval> | undefined;
@@ -378,8 +379,17 @@ export class DaemonVpp {
         if (c) byFrontend.set(f.name, c);
       }
       this.#counters = { atMs: Date.now(), byFrontend };
+      this.#countersError = undefined;
     } catch (e) {
-      this.#log.debug("vpp-counters-failed", { error: e });
+      // A wrong --vpp-stats-socket or missing permission fails every 5 s:
+      // say it once at warn (and again when the reason changes).
+      const msg = e instanceof Error ? e.message : String(e);
+      const level = msg === this.#countersError ? "debug" : "warn";
+      this.#countersError = msg;
+      this.#log.log(level, "vpp-counters-failed", {
+        error: msg,
+        hint: "check --vpp-stats-socket and that the daemon may read it",
+      });
     }
   }
 
