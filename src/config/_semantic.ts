@@ -55,6 +55,10 @@ export function semanticStage(
 
   const frontends = new Map<string, FrontendConfig>();
   const vips = new Map<string, string>(); // prefix/protocol/port → frontend
+  // prefix → the first frontend on it: VPP refuses an all-port VIP next to
+  // per-port ones (VALUE_EXIST) and VIPs of one prefix with different encaps
+  // (INVALID_ARGUMENT), which would otherwise fail at every sync.
+  const byPrefix = new Map<string, FrontendConfig>();
   for (const f of raw.frontends) {
     const fc = buildFrontend(c, f, backends);
     frontends.set(f.name, fc);
@@ -66,6 +70,28 @@ export function semanticStage(
         f.address,
         `frontends ${other} and ${f.name} are the same VIP (${vip}): VPP has one VIP per prefix, protocol ` +
           `and port; change the address, protocol or port of one of them`,
+      );
+      continue;
+    }
+    const first = byPrefix.get(fc.prefix);
+    if (!first) {
+      byPrefix.set(fc.prefix, fc);
+      continue;
+    }
+    if ((first.protocol === "any") !== (fc.protocol === "any")) {
+      c.fail(
+        f.address,
+        `frontends ${first.name} and ${f.name} share prefix ${fc.prefix}, but one covers all ports (protocol any): ` +
+          `VPP refuses an all-port VIP next to per-port ones; use another address for one of them`,
+      );
+    } else if (
+      first.backendFamily !== undefined && fc.backendFamily !== undefined &&
+      first.backendFamily !== fc.backendFamily
+    ) {
+      c.fail(
+        f.address,
+        `frontends ${first.name} and ${f.name} share prefix ${fc.prefix} with IPv${first.backendFamily} and IPv${fc.backendFamily} backends: ` +
+          `VPP needs one encapsulation (gre4/gre6) per prefix; use the same backend family or another address`,
       );
     }
   }

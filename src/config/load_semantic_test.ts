@@ -1044,3 +1044,50 @@ Deno.test("semantic: a file with several problems reports all of them, in file o
     assert.ok(e.col > 0);
   }
 });
+
+Deno.test("semantic: VIPs VPP would refuse on a shared prefix", () => {
+  const base = (extra: string) =>
+    parseConfigText(
+      `maglev:
+  healthchecks:
+    hc: { type: tcp, port: 80 }
+  backends:
+    a: { address: 10.0.0.1, healthcheck: hc }
+    b: { address: 2001:db8::1, healthcheck: hc }
+  frontends:
+    web:
+      address: 192.0.2.1
+      port: 80
+      pools: [{ name: p, backends: { a: {} } }]
+${extra}`,
+      "t.yaml",
+      { vppEnabled: false },
+    );
+  let r = base(`    all:
+      address: 192.0.2.1
+      protocol: any
+      port: 0
+      pools: [{ name: p, backends: { a: {} } }]
+`);
+  assert.equal(r.ok, false);
+  assert.match(
+    !r.ok ? r.errors.map((e) => e.message).join("\n") : "",
+    /share prefix 192\.0\.2\.1\/32, but one covers all ports/,
+  );
+  r = base(`    v6:
+      address: 192.0.2.1
+      port: 443
+      pools: [{ name: p, backends: { b: {} } }]
+`);
+  assert.equal(r.ok, false);
+  assert.match(
+    !r.ok ? r.errors.map((e) => e.message).join("\n") : "",
+    /IPv4 and IPv6 backends: VPP needs one encapsulation/,
+  );
+  r = base(`    tls:
+      address: 192.0.2.1
+      port: 443
+      pools: [{ name: p, backends: { a: {} } }]
+`);
+  assert.equal(r.ok, true, "same prefix, other port, same family is fine");
+});
