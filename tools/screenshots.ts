@@ -1,0 +1,56 @@
+/**
+ * `deno task screenshots`: regenerates docs/dashboard-view.png and
+ * docs/dashboard-admin.png from a live dashboard — two daemons with test
+ * backends on loopback (one backend failing), `maglev web`, headless
+ * Chromium (Debian's /usr/bin/chromium through playwright-core).
+ */
+import { startDaemon } from "../tests/helpers/fixture.ts";
+import { freePort, MaglevProcess } from "../tests/helpers/maglev.ts";
+import { waitFor } from "../tests/helpers/wait.ts";
+import { launchBrowser } from "../tests/web/_browser.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+const one = await startDaemon();
+const two = await startDaemon({ backends: ["x", "y", "z"] });
+const port = freePort();
+const base = `http://127.0.0.1:${port}`;
+const web = new MaglevProcess([
+  "web",
+  "--listen",
+  `127.0.0.1:${port}`,
+  "--server",
+  `${one.grpcAddr},${two.grpcAddr}`,
+], { MAGLEV_WEB_USER: "ops", MAGLEV_WEB_PASSWORD: "screenshots" });
+const browser = await launchBrowser();
+try {
+  await web.waitForRecord((r) => r.msg === "ready", "web ready");
+  one.backends.get("b")!.healthy = false;
+  const shoot = async (path: string, file: string, auth: boolean) => {
+    const ctx = await browser.newContext({
+      viewport: { width: 1200, height: 900 },
+      httpCredentials: auth
+        ? { username: "ops", password: "screenshots" }
+        : undefined,
+    });
+    const page = await ctx.newPage();
+    await page.goto(`${base}${path}`);
+    const b = page.locator(
+      `[data-frontend="web"] tr[data-backend="b"] .c-state`,
+    );
+    await waitFor(
+      "backend b shown down",
+      async () => (await b.textContent())?.includes("down") ? true : undefined,
+      15_000,
+    );
+    await page.screenshot({ path: `${root}docs/${file}`, fullPage: true });
+    await ctx.close();
+    console.log(`wrote docs/${file}`);
+  };
+  await shoot("/view/", "dashboard-view.png", false);
+  await shoot("/admin/", "dashboard-admin.png", true);
+} finally {
+  await browser.close();
+  await web.stop("SIGTERM");
+  await one.close();
+  await two.close();
+}
