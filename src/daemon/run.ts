@@ -16,6 +16,7 @@ import { netnsProblem } from "../probe/mod.ts";
 import { BUILD_DATE, COMMIT, VERSION, versionLine } from "../version.ts";
 import { Daemon } from "./daemon.ts";
 import { DAEMON_FLAGS } from "./flags.ts";
+import { Notifier, schedulerProgress, statusSummary } from "./notify.ts";
 
 /** Exit codes of `maglev daemon`. */
 export const EXIT = {
@@ -123,6 +124,8 @@ export async function runDaemon(
     format: (v["log-format"] as LogFormat | undefined) ?? defaultLogFormat(),
   });
   log.info("starting", { version: VERSION, commit: COMMIT, date: BUILD_DATE });
+  // A no-op unless systemd (Type=notify / notify-reload) set NOTIFY_SOCKET.
+  const notifier = new Notifier({ env, log });
 
   const created = await Daemon.create({
     configPath,
@@ -153,6 +156,8 @@ export async function runDaemon(
     io.err(
       `maglev daemon: not starting: ${configPath} has ${created.kind} errors (check with: maglev daemon --check --config ${configPath})`,
     );
+    notifier.send({ STATUS: `not starting: ${configPath} has errors` });
+    notifier.close();
     return created.kind === "parse" ? EXIT.parseError : EXIT.semanticError;
   }
   const daemon = created;
@@ -163,9 +168,19 @@ export async function runDaemon(
   }
 
   const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
+  // Kept in STATUS= until a reload succeeds: `systemctl status` is where an
+  // operator looks after `systemctl reload`.
+  let reloadNote = "";
+  const summary = () => statusSummary(daemon.checker.backends()) + reloadNote;
   const onHup = () => {
     log.info("reload-requested", { signal: "SIGHUP" });
-    void daemon.reload();
+    notifier.reloading();
+    void daemon.reload().then((r) => {
+      reloadNote = r.ok
+        ? ""
+        : `; last reload refused: ${r.kind} errors in ${configPath}`;
+      notifier.reloaded(summary());
+    });
   };
   const onTerm = () => stop("SIGTERM");
   const onInt = () => stop("SIGINT");
@@ -176,13 +191,25 @@ export async function runDaemon(
     await daemon.start();
   } catch (e) {
     io.err(`maglev daemon: cannot start: ${(e as Error).message}`);
+    notifier.send({ STATUS: `cannot start: ${(e as Error).message}` });
+    notifier.close();
     await daemon.stop();
     return EXIT.failure;
   }
 
   log.info("ready", {});
+  notifier.ready(
+    summary(),
+    () =>
+      schedulerProgress(daemon.checker.backends(), daemon.checker.lastProgress),
+  );
+  const unsubscribe = daemon.bus.subscribe((e) => {
+    if (e.type === "backend") notifier.statusSoon(summary);
+  });
   const signal = await stopped;
   log.info("stopping", { signal });
+  notifier.stopping();
+  unsubscribe();
   Deno.removeSignalListener("SIGHUP", onHup);
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onInt);
@@ -193,6 +220,7 @@ export async function runDaemon(
     new Promise((r) => timer = setTimeout(r, 1500)),
   ]);
   clearTimeout(timer);
+  notifier.close();
   log.info("stopped", {});
   return EXIT.ok;
 }
