@@ -85,9 +85,34 @@ export async function main(
   }
 }
 
-/** argv[0] as the launcher saw it; the bundle's shell launcher passes it on. */
-function programName(): string {
-  return Deno.env.get("MAGLEV_ARGV0") ?? Deno.execPath();
+/** The first NUL-separated field of a /proc/PID/cmdline, i.e. argv[0]. */
+export function argv0FromCmdline(cmdline: Uint8Array): string | undefined {
+  const end = cmdline.indexOf(0);
+  const first = new TextDecoder().decode(
+    end < 0 ? cmdline : cmdline.subarray(0, end),
+  );
+  return first === "" ? undefined : first;
+}
+
+/**
+ * The name the program was started as, which picks the command for
+ * `maglevd` & co. The release launcher (a shell script) passes it in
+ * MAGLEV_ARGV0. A compiled executable started through a symlink has it only
+ * in argv[0]: Deno.execPath() resolves the symlink, so read the kernel's
+ * copy of argv. Under `deno run`, argv[0] is "deno", which names no command.
+ */
+export function programName(
+  argv0Env: string | undefined = Deno.env.get("MAGLEV_ARGV0"),
+  readCmdline: () => Uint8Array = () => Deno.readFileSync("/proc/self/cmdline"),
+): string {
+  if (argv0Env) return argv0Env;
+  try {
+    const argv0 = argv0FromCmdline(readCmdline());
+    if (argv0) return argv0;
+  } catch {
+    // No /proc (or not readable): fall back to the executable's path.
+  }
+  return Deno.execPath();
 }
 
 const workerName = (globalThis as { name?: unknown }).name;

@@ -87,10 +87,16 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "maglev-bundle-" });
-    const out = `${dir}/maglev.js`;
+    const out = `${dir}/release/maglev.js`;
     try {
       const build = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", `${MAGLEV_ROOT}tools/bundle.ts`, "--output", out],
+        args: [
+          "run",
+          "-A",
+          `${MAGLEV_ROOT}tools/bundle.ts`,
+          "--out-dir",
+          `${dir}/release`,
+        ],
         stdout: "piped",
         stderr: "piped",
         signal: AbortSignal.timeout(BUNDLE_TIMEOUT_MS),

@@ -1,7 +1,7 @@
 /**
  * `maglev ctl show backends` one-shot wall time against a daemon with N
- * backends, from the bundled build (`dist/maglev.js`, built fresh into a
- * temp dir), the way an operator's script runs it.
+ * backends, from the bundled build (`maglev.js` of `deno task bundle`, built
+ * fresh into a temp dir), the way an operator's script runs it.
  *
  * ```sh
  * deno run -A tests/bench/ctl_oneshot.ts --backends 1000 --runs 30
@@ -56,9 +56,15 @@ const stopGuard = guard(cleanup, 10 * 60_000);
 try {
   const dir = await Deno.makeTempDir({ prefix: "maglev-ctl-bench-" });
   cleanup.dir(dir);
-  const bundle = `${dir}/maglev.js`;
+  const bundle = `${dir}/release/maglev.js`;
   const built = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}tools/bundle.ts`, "--output", bundle],
+    args: [
+      "run",
+      "-A",
+      `${ROOT}tools/bundle.ts`,
+      "--out-dir",
+      `${dir}/release`,
+    ],
     stdout: "null",
     stderr: "piped",
   }).output();
