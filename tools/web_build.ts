@@ -111,7 +111,11 @@ export const ASSETS: Record<
 
 if (import.meta.main) {
   const assets = await buildAssets();
-  await Deno.writeTextFile(OUT, renderModule(assets));
+  // Write beside and rename: tests that build the bundle run in parallel
+  // with tests that import this module, and must never see half a file.
+  const tmp = `${OUT.pathname}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(tmp, renderModule(assets));
+  await Deno.rename(tmp, OUT);
   const js = assets["/app.js"].body;
   const css = assets["/app.css"].body;
   const gz = await gzipSize(js + css);
