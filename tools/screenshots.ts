@@ -6,6 +6,7 @@
  */
 import { startDaemon } from "../tests/helpers/fixture.ts";
 import { freePort, MaglevProcess } from "../tests/helpers/maglev.ts";
+import type { Page } from "playwright-core";
 import { waitFor } from "../tests/helpers/wait.ts";
 import { launchBrowser } from "../tests/web/_browser.ts";
 
@@ -25,7 +26,12 @@ const browser = await launchBrowser();
 try {
   await web.waitForRecord((r) => r.msg === "ready", "web ready");
   one.backends.get("b")!.healthy = false;
-  const shoot = async (path: string, file: string, auth: boolean) => {
+  const shoot = async (
+    path: string,
+    file: string,
+    auth: boolean,
+    live?: (page: Page) => Promise<void>,
+  ) => {
     const ctx = await browser.newContext({
       viewport: { width: 1200, height: 900 },
       httpCredentials: auth
@@ -42,12 +48,19 @@ try {
       async () => (await b.textContent())?.includes("down") ? true : undefined,
       15_000,
     );
+    await live?.(page);
     await page.screenshot({ path: `${root}docs/${file}`, fullPage: true });
     await ctx.close();
     console.log(`wrote docs/${file}`);
   };
   await shoot("/view/", "dashboard-view.png", false);
-  await shoot("/admin/", "dashboard-admin.png", true);
+  // The admin shot shows the event log: a recovery that happens while the
+  // page is open.
+  await shoot("/admin/", "dashboard-admin.png", true, async (page) => {
+    one.backends.get("b")!.healthy = true;
+    await page.locator(".log-lines li", { hasText: "backend b: down → up" })
+      .waitFor({ timeout: 15_000 });
+  });
 } finally {
   await browser.close();
   await web.stop("SIGTERM");

@@ -4,7 +4,11 @@
  */
 import type { BackendJson, FrontendJson, VppLbStateJson } from "./proto.ts";
 
-/** The health summary of a frontend, as icon plus words. */
+/**
+ * The health summary of a frontend, as icon plus words. The icons are plain
+ * characters in a coloured disc, not emoji: an operator's workstation or a
+ * headless browser may have no emoji font, and a missing glyph is a box.
+ */
 export interface Health {
   readonly kind: "healthy" | "degraded" | "drained" | "down" | "unknown";
   readonly icon: string;
@@ -12,19 +16,19 @@ export interface Health {
 }
 
 const HEALTH: Record<Health["kind"], Health> = {
-  healthy: { kind: "healthy", icon: "✅", label: "all healthy" },
+  healthy: { kind: "healthy", icon: "✓", label: "all healthy" },
   degraded: {
     kind: "degraded",
-    icon: "⚠️",
+    icon: "!",
     label: "degraded: some backend down or paused",
   },
   drained: {
     kind: "drained",
-    icon: "❗",
+    icon: "↓",
     label: "primary pool drained: traffic is on a fallback pool",
   },
-  down: { kind: "down", icon: "‼️", label: "down: no backend has weight" },
-  unknown: { kind: "unknown", icon: "❓", label: "unknown" },
+  down: { kind: "down", icon: "×", label: "down: no backend has weight" },
+  unknown: { kind: "unknown", icon: "?", label: "unknown" },
 };
 
 /** Backend states that mean a pool member is not serving as configured. */

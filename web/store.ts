@@ -3,9 +3,10 @@
  * `<base>/events` (see src/web/types.ts). Components only read signals; all
  * mutation happens here so the event handling is in one place.
  */
-import { batch, computed, signal } from "@preact/signals";
+import { batch, computed, type Signal, signal } from "@preact/signals";
 import type {
   ActionRequest,
+  ActivityEvent,
   ScopeInfo,
   ScopeState,
   StateDocument,
@@ -59,8 +60,31 @@ export const loadError = signal("");
 /** Whether the SSE stream is up; false shows the stale banner. */
 export const streamUp = signal(false);
 const chosen = signal(getCookie(SCOPE_COOKIE) ?? "");
-/** Probes in flight, keyed by scopeKey(scope, backend). */
-export const probing = signal<ReadonlySet<string>>(new Set());
+/** A backend's probe heartbeat: in flight now, and probes seen so far. */
+export interface Beat {
+  readonly live: boolean;
+  readonly count: number;
+}
+
+/**
+ * One signal per backend, so a probe re-renders only that row's dot, not
+ * every table: with hundreds of backends the heartbeat is the busiest
+ * thing on the page.
+ */
+const beats = new Map<string, Signal<Beat>>();
+
+/** The heartbeat signal of one backend (created on first use). */
+export function beatOf(scope: string, backend: string): Signal<Beat> {
+  const key = scopeKey(scope, backend);
+  let s = beats.get(key);
+  if (s === undefined) {
+    s = signal<Beat>({ live: false, count: 0 });
+    beats.set(key, s);
+  }
+  return s;
+}
+/** Backends shown as in flight, per scope, to clear them on the next event. */
+const liveNow = new Map<string, ReadonlySet<string>>();
 /** Count of VPP API log events per scope (each increment pulses). */
 export const vppActivity = signal<Readonly<Record<string, number>>>({});
 export const logLines = signal<readonly LogLine[]>([]);
@@ -218,17 +242,6 @@ function onFrontend(scope: string, ev: FrontendEventJson): void {
 
 function onLog(scope: string, ev: LogEventJson): void {
   const msg = ev.msg ?? "";
-  const backend = ev.attrs?.backend;
-  if (msg === "probe-start" || msg === "probe-done") {
-    if (backend !== undefined) {
-      const next = new Set(probing.value);
-      const key = scopeKey(scope, backend);
-      if (msg === "probe-start") next.add(key);
-      else next.delete(key);
-      probing.value = next;
-    }
-    return; // too chatty for the event log
-  }
   if (msg.startsWith("vpp-")) {
     const counts = vppActivity.value;
     vppActivity.value = { ...counts, [scope]: (counts[scope] ?? 0) + 1 };
@@ -241,6 +254,34 @@ function onLog(scope: string, ev: LogEventJson): void {
     kind: "log",
     level: ev.level ?? "info",
     text: attrs === "" ? msg : `${msg} ${attrs}`,
+  });
+}
+
+function onActivity(ev: ActivityEvent): void {
+  batch(() => {
+    const live = new Set(ev.inFlight);
+    for (const name of liveNow.get(ev.scope) ?? []) {
+      if (!live.has(name)) {
+        const s = beatOf(ev.scope, name);
+        s.value = { ...s.value, live: false };
+      }
+    }
+    for (const name of live) {
+      const s = beatOf(ev.scope, name);
+      if (!s.value.live) s.value = { ...s.value, live: true };
+    }
+    for (const name of ev.probed) {
+      const s = beatOf(ev.scope, name);
+      s.value = { ...s.value, count: s.value.count + 1 };
+    }
+    liveNow.set(ev.scope, live);
+    if (ev.vppMessages > 0) {
+      const counts = vppActivity.value;
+      vppActivity.value = {
+        ...counts,
+        [ev.scope]: (counts[ev.scope] ?? 0) + ev.vppMessages,
+      };
+    }
   });
 }
 
@@ -301,12 +342,17 @@ export function connect(refetchOnOpen = false): void {
     const d = parse<Scoped<LogEventJson>>(e);
     if (d) onLog(d.scope, d.event);
   });
-  es.addEventListener("state", (e) => {
-    const d = parse<ScopeState>(e);
+  es.addEventListener("activity", (e) => {
+    const d = parse<ActivityEvent>(e);
+    if (d) onActivity(d);
+  });
+  es.addEventListener("lbstate", (e) => {
+    const d = parse<{ scope: string; lbState?: unknown }>(e);
     if (d) {
-      if (scopes.value.some((s) => s.scope.id === d.scope.id)) {
-        updateScope(d.scope.id, () => toView(d));
-      } else scopes.value = [...scopes.value, toView(d)];
+      updateScope(d.scope, (s) => ({
+        ...s,
+        lbState: d.lbState as VppLbStateJson | undefined,
+      }));
     }
   });
   es.addEventListener("resync", () => void fetchState());

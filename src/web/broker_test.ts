@@ -101,7 +101,7 @@ Deno.test("broker: a reader blocked in read() gets events as they come", async (
   const c = b.subscribe();
   await readNow(c);
   const pending = readNow(c);
-  b.publish("state", { a: 1 });
+  b.publish("lbstate", { a: 1 });
   assert.deepEqual(ids(await pending), ["1-1"]);
   b.close();
   // After close the stream ends.

@@ -56,19 +56,32 @@ export interface StateDocument {
  * | event name | data |
  * | ---------- | ---- |
  * | `scope`    | ScopeInfo (connection changes) |
- * | `backend`  | `{scope, event}`: protobuf JSON of the API's BackendEvent |
- * | `frontend` | `{scope, event}`: protobuf JSON of FrontendEvent |
- * | `log`      | `{scope, event}`: protobuf JSON of LogEvent (probe-start/probe-done drive the heartbeat; vpp-* the API pulse) |
- * | `state`    | ScopeState (after a periodic refresh or lb-state fetch) |
- * | `resync`   | `{}`: refetch /view/api/state |
+ * | `backend`  | `{scope, event}`: protobuf JSON of the API's BackendEvent (from == to, no transition: a refresh found it changed) |
+ * | `frontend` | `{scope, event}`: protobuf JSON of FrontendEvent (from == to: new weights found by a refresh) |
+ * | `log`      | `{scope, event}`: protobuf JSON of LogEvent, except probe-start/probe-done and vpp-api-* (summed up in `activity`) |
+ * | `activity` | ActivityEvent: probes in flight and done, VPP API messages (at most twice a second per daemon) |
+ * | `lbstate`  | `{scope, lbState}`: the VPP lb state (protobuf JSON of VPPLBState) changed |
+ * | `resync`   | `{}` or `{scope}`: refetch /view/api/state |
  */
 export type SseEventName =
   | "scope"
   | "backend"
   | "frontend"
   | "log"
-  | "state"
+  | "activity"
+  | "lbstate"
   | "resync";
+
+/** The probe heartbeat and VPP API pulse of one daemon, summed over a short window. */
+export interface ActivityEvent {
+  readonly scope: string;
+  /** Backends with a probe in flight when the event was sent. */
+  readonly inFlight: readonly string[];
+  /** Backends whose probe finished during the window. */
+  readonly probed: readonly string[];
+  /** VPP API messages sent or received during the window. */
+  readonly vppMessages: number;
+}
 
 /**
  * `POST /admin/api/action` (basic auth + same-origin), JSON body. Answers

@@ -24,7 +24,12 @@ import {
   VPPLBStateSchema,
 } from "../api/gen/maglev/v1/maglev_pb.ts";
 import type { Logger } from "../cli/log.ts";
-import type { ScopeInfo, ScopeState, SseEventName } from "./types.ts";
+import type {
+  ActivityEvent,
+  ScopeInfo,
+  ScopeState,
+  SseEventName,
+} from "./types.ts";
 
 /** Where a watcher sends what it learns (the broker's publish). */
 export type Publish = (event: SseEventName, data: unknown) => void;
@@ -42,6 +47,13 @@ export interface WatcherOptions {
   readonly lbStateDebounceMs?: number;
   /** Deadline of each unary call, ms. */
   readonly callTimeoutMs?: number;
+  /**
+   * Probe and VPP API activity is summed up and sent at most this often,
+   * ms: one `activity` event instead of two log events per probe (a daemon
+   * probing 1,000 backends at 1 s would otherwise send 2,000 events a
+   * second to every browser).
+   */
+  readonly activityMs?: number;
   /** Client factory; tests may substitute. */
   readonly connect?: (server: string) => MaglevConnection;
 }
@@ -103,6 +115,21 @@ export class DaemonWatcher {
   #refreshTimer?: ReturnType<typeof setInterval>;
   #lbTimer?: ReturnType<typeof setTimeout>;
   #lbPending = false;
+  #activityTimer?: ReturnType<typeof setInterval>;
+  /** Backends with a probe in flight now. */
+  #inFlight = new Set<string>();
+  /** Backends whose probe finished since the last activity event. */
+  #probed = new Set<string>();
+  #vppMessages = 0;
+  #activityDirty = false;
+  /**
+   * What browsers were last sent (or fetched), as comparable JSON, so a
+   * refresh sends only what changed: a full state of 1,000 backends is
+   * about a megabyte, too big to push to hundreds of browsers every time.
+   */
+  #sent = new Map<string, string>();
+  /** Whether the next refresh must make browsers refetch everything. */
+  #resyncNext = true;
 
   #scope: ScopeInfo;
   #frontends: Json[] = [];
@@ -155,12 +182,53 @@ export class DaemonWatcher {
     this.#refreshTimer = setInterval(() => {
       if (this.#scope.connected) void this.refresh();
     }, this.#opts.refreshMs ?? 30_000);
+    this.#activityTimer = setInterval(
+      () => this.flushActivity(),
+      this.#opts.activityMs ?? 500,
+    );
+  }
+
+  /** Sends the activity summed up since the last call, if there was any. */
+  flushActivity(): void {
+    if (!this.#activityDirty) return;
+    this.#activityDirty = false;
+    const ev: ActivityEvent = {
+      scope: this.id,
+      inFlight: [...this.#inFlight],
+      probed: [...this.#probed],
+      vppMessages: this.#vppMessages,
+    };
+    this.#probed.clear();
+    this.#vppMessages = 0;
+    this.#opts.publish("activity", ev);
+  }
+
+  /** Counts probe-start/probe-done/vpp-api-* logs; false for other logs. */
+  #countActivity(msg: string, backend: string | undefined): boolean {
+    if (msg === "probe-start" || msg === "probe-done") {
+      if (backend !== undefined) {
+        if (msg === "probe-start") this.#inFlight.add(backend);
+        else {
+          this.#inFlight.delete(backend);
+          this.#probed.add(backend);
+        }
+        this.#activityDirty = true;
+      }
+      return true;
+    }
+    if (msg.startsWith("vpp-api-")) {
+      this.#vppMessages++;
+      this.#activityDirty = true;
+      return true;
+    }
+    return false;
   }
 
   /** Stops streams and timers; resolves once the loop has ended. */
   async stop(): Promise<void> {
     this.#stop.abort();
     clearInterval(this.#refreshTimer);
+    clearInterval(this.#activityTimer);
     clearTimeout(this.#lbTimer);
     this.#conn?.close();
     await this.#loop;
@@ -225,6 +293,11 @@ export class DaemonWatcher {
         });
       }
       this.#setScope(false, error);
+      this.#resyncNext = true;
+      if (this.#inFlight.size > 0) {
+        this.#inFlight.clear();
+        this.#activityDirty = true;
+      }
       await abortableSleep(backoff, stop);
       backoff = Math.min(backoff * 2, maxBackoff);
     }
@@ -235,7 +308,9 @@ export class DaemonWatcher {
       case "backend": {
         const ev = event.value;
         if (ev.info) {
-          replaceByName(this.#backends, pj(BackendInfoSchema, ev.info));
+          const info = pj(BackendInfoSchema, ev.info);
+          replaceByName(this.#backends, info);
+          this.#sent.set(`b/${ev.backend}`, backendKey(info));
         }
         this.#opts.publish("backend", {
           scope: this.id,
@@ -249,10 +324,9 @@ export class DaemonWatcher {
       case "frontend": {
         const ev = event.value;
         if (ev.info) {
-          replaceByName(
-            this.#frontends,
-            pj(FrontendInfoSchema, ev.info),
-          );
+          const info = pj(FrontendInfoSchema, ev.info);
+          replaceByName(this.#frontends, info);
+          this.#sent.set(`f/${ev.frontend}`, JSON.stringify(info));
         }
         this.#opts.publish("frontend", {
           scope: this.id,
@@ -261,6 +335,12 @@ export class DaemonWatcher {
         break;
       }
       case "log":
+        if (
+          this.#countActivity(
+            event.value.msg,
+            event.value.attrs.backend,
+          )
+        ) break;
         this.#opts.publish("log", {
           scope: this.id,
           event: pj(LogEventSchema, event.value),
@@ -316,7 +396,66 @@ export class DaemonWatcher {
     } else {
       this.#lbState = undefined;
     }
-    this.#opts.publish("state", this.state());
+    this.#publishChanges();
+  }
+
+  /**
+   * Tells browsers what changed since they were last told: a `resync`
+   * (they refetch the state document) after a (re)connect or when the set
+   * of frontends, backends or health checks or the VPP info changed;
+   * otherwise one `frontend` / `backend` event (from == to) per changed
+   * item and an `lbstate` event when the VPP lb state changed.
+   */
+  #publishChanges(): void {
+    const names = (l: Json[]) => JSON.stringify(l.map((x) => x.name));
+    const shape = JSON.stringify([
+      names(this.#frontends),
+      names(this.#backends),
+      this.#healthchecks,
+      this.#vpp ?? null,
+      this.#vppError ?? null,
+    ]);
+    const changed = (key: string, value: string): boolean => {
+      if (this.#sent.get(key) === value) return false;
+      this.#sent.set(key, value);
+      return true;
+    };
+    const lbState = JSON.stringify(this.#lbState ?? null);
+    if (changed("shape", shape) || this.#resyncNext) {
+      this.#resyncNext = false;
+      // Everything the browsers will fetch counts as sent.
+      for (const f of this.#frontends) {
+        this.#sent.set(`f/${f.name}`, JSON.stringify(f));
+      }
+      for (const b of this.#backends) {
+        this.#sent.set(`b/${b.name}`, backendKey(b));
+      }
+      this.#sent.set("lb", lbState);
+      this.#opts.publish("resync", { scope: this.id });
+      return;
+    }
+    for (const f of this.#frontends) {
+      if (changed(`f/${f.name}`, JSON.stringify(f))) {
+        this.#opts.publish("frontend", {
+          scope: this.id,
+          event: { frontend: f.name, from: f.state, to: f.state, info: f },
+        });
+      }
+    }
+    for (const b of this.#backends) {
+      if (changed(`b/${b.name}`, backendKey(b))) {
+        this.#opts.publish("backend", {
+          scope: this.id,
+          event: { backend: b.name, info: b },
+        });
+      }
+    }
+    if (changed("lb", lbState)) {
+      this.#opts.publish("lbstate", {
+        scope: this.id,
+        lbState: this.#lbState,
+      });
+    }
   }
 
   /**
@@ -370,13 +509,23 @@ export class DaemonWatcher {
         error: describeError(failed.reason),
       });
     }
-    this.#opts.publish("state", this.state());
+    this.#publishChanges();
   }
 }
 
 /** Protobuf JSON of an API message, as the SPA contract describes. */
 function pj<D extends DescMessage>(schema: D, msg: MessageShape<D>): Json {
   return toJson(schema, msg, JSON_OPTS) as Json;
+}
+
+/**
+ * A backend as browsers need to know it: without the last probe and the
+ * in-flight flag, which change with every probe (the heartbeat comes from
+ * `activity` events instead).
+ */
+function backendKey(b: Json): string {
+  const { lastProbe: _l, probing: _p, ...rest } = b;
+  return JSON.stringify(rest);
 }
 
 /** Replaces (or appends) the entry with the same `name`, keeping order. */

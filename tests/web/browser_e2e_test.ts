@@ -7,6 +7,7 @@ import { connectMaglev } from "../../src/api/client.ts";
 import { startDaemon } from "../helpers/fixture.ts";
 import { freePort, MaglevProcess } from "../helpers/maglev.ts";
 import { waitFor } from "../helpers/wait.ts";
+import type { Page } from "playwright-core";
 import { launchBrowser } from "./_browser.ts";
 
 Deno.test({
@@ -106,6 +107,140 @@ Deno.test({
       });
       assert.equal(csrf.status, 403);
       await csrf.body?.cancel();
+      await ctx.close();
+    } finally {
+      await browser.close();
+      await web.stop("SIGTERM");
+    }
+  },
+});
+
+/** Relative luminance (0 black .. 1 white) of a CSS `rgb(...)` colour. */
+function luminance(css: string): number {
+  const m = /rgba?\((\d+), (\d+), (\d+)/.exec(css);
+  if (!m) throw new Error(`not an rgb colour: ${css}`);
+  const [r, g, b] = m.slice(1, 4).map((v) => Number(v) / 255);
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+Deno.test({
+  name:
+    "browser: phone width without sideways scrolling, dark mode, scope and card cookies, a daemon down at start",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using one = await startDaemon();
+    // Nothing listens there: the daemon is "down at start".
+    const dead = `127.0.0.1:${freePort()}`;
+    const port = freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const web = new MaglevProcess([
+      "web",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--server",
+      `${one.grpcAddr},${dead}`,
+      "--log-format",
+      "json",
+    ]);
+    const browser = await launchBrowser();
+    try {
+      await web.waitForRecord((r) => r.msg === "ready", "web ready");
+      const stateOf = (page: Page, b: string) =>
+        page.locator(`[data-frontend="web"] tr[data-backend="${b}"] .c-state`);
+
+      // A phone: every backend row readable, nothing wider than the screen.
+      const phone = await browser.newContext({
+        viewport: { width: 375, height: 740 },
+        deviceScaleFactor: 2,
+        isMobile: true,
+        hasTouch: true,
+      });
+      const p = await phone.newPage();
+      await p.goto(`${base}/view/`);
+      await waitFor(
+        "rows rendered on the phone",
+        async () =>
+          (await stateOf(p, "c").textContent())?.includes("up")
+            ? true
+            : undefined,
+      );
+      const widths = await p.evaluate(
+        `[document.documentElement.scrollWidth, window.innerWidth]`,
+      ) as [number, number];
+      assert.ok(
+        widths[0] <= widths[1],
+        `page is ${widths[0]} px wide on a ${widths[1]} px screen`,
+      );
+      for (const b of ["a", "b", "c"]) {
+        const box = await stateOf(p, b).boundingBox();
+        assert.ok(box, `state of ${b} is visible`);
+        assert.ok(
+          box.x >= 0 && box.x + box.width <= widths[1],
+          `state of ${b} fits the screen: ${JSON.stringify(box)}`,
+        );
+      }
+      await phone.close();
+
+      // Dark mode follows the system setting, with readable contrast.
+      const colours = async (scheme: "light" | "dark") => {
+        const ctx = await browser.newContext({ colorScheme: scheme });
+        const page = await ctx.newPage();
+        await page.goto(`${base}/view/`);
+        await page.locator("[data-frontend]").first().waitFor();
+        const [bg, fg] = await page.evaluate(
+          `(() => { const s = getComputedStyle(document.body);
+            return [s.backgroundColor, s.color]; })()`,
+        ) as [string, string];
+        await ctx.close();
+        return { bg: luminance(bg), fg: luminance(fg) };
+      };
+      const light = await colours("light");
+      const dark = await colours("dark");
+      assert.ok(light.bg > 0.8 && light.fg < 0.2, JSON.stringify(light));
+      assert.ok(dark.bg < 0.2 && dark.fg > 0.6, JSON.stringify(dark));
+
+      // The chosen daemon and a collapsed card survive a reload (cookies);
+      // the daemon that is down says so.
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      await page.goto(`${base}/view/`);
+      const deadTab = page.locator(`[role=tab]:has-text("${dead}")`);
+      await deadTab.waitFor();
+      assert.match(await deadTab.textContent() ?? "", /disconnected/);
+      // Keyboard: arrow right from the first tab selects the second.
+      await page.locator(`[role=tab]:has-text("${one.grpcAddr}")`).focus();
+      await page.keyboard.press("ArrowRight");
+      await waitFor(
+        "dead daemon's tab selected",
+        async () =>
+          await deadTab.getAttribute("aria-selected") === "true"
+            ? true
+            : undefined,
+      );
+      await page.getByText(`Daemon ${dead} is unreachable`).waitFor();
+      await page.reload();
+      await page.getByText(`Daemon ${dead} is unreachable`).waitFor();
+      assert.equal(await deadTab.getAttribute("aria-selected"), "true");
+      const cookies = await ctx.cookies(base);
+      assert.equal(
+        decodeURIComponent(
+          cookies.find((c) => c.name === "maglev_scope")?.value ?? "",
+        ),
+        dead,
+      );
+
+      await page.locator(`[role=tab]:has-text("${one.grpcAddr}")`).click();
+      const zippy = page.locator(`[data-frontend="web"] button.zippy`);
+      await zippy.waitFor();
+      assert.equal(await zippy.getAttribute("aria-expanded"), "true");
+      await zippy.click();
+      assert.equal(await zippy.getAttribute("aria-expanded"), "false");
+      assert.equal(await stateOf(page, "a").count(), 0, "collapsed card");
+      await page.reload();
+      await zippy.waitFor();
+      assert.equal(await zippy.getAttribute("aria-expanded"), "false");
+      assert.equal(await stateOf(page, "a").count(), 0, "still collapsed");
       await ctx.close();
     } finally {
       await browser.close();

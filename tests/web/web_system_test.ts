@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { connectMaglev } from "../../src/api/client.ts";
 import { startDaemon } from "../helpers/fixture.ts";
 import { freePort, MaglevProcess } from "../helpers/maglev.ts";
+import type { ActivityEvent } from "../../src/web/types.ts";
 
 interface SseEvent {
   id?: string;
@@ -183,17 +184,55 @@ Deno.test({
         );
         assert.equal(sse.response.headers.get("x-accel-buffering"), "no");
         assert.match(sse.response.headers.get("cache-control")!, /no-cache/);
-        d.backends.get("c")!.healthy = false;
+        d.backends.get("b")!.healthy = false;
         const ev = await sse.wait((e) => {
           if (e.event !== "backend") return false;
           const j = JSON.parse(e.data);
           return j.scope === d.grpcAddr &&
-            j.event.transition?.to === "down" && j.event.backend === "c";
-        }, "backend c down");
+            j.event.transition?.to === "down" && j.event.backend === "b";
+        }, "backend b down");
         assert.match(ev.id!, /^\d+-\d+$/);
         backendEventId = ev.id!;
-        // A VPP lb-state fetch follows as a state event.
-        await sse.wait((e) => e.event === "state", "state after transition");
+        // Its new effective weight (100 → 0 in the primary pool) follows as
+        // a frontend event: from the daemon if the frontend's state changed,
+        // else from the lb-state fetch, for that frontend only.
+        const after = sse.events.indexOf(ev);
+        await sse.wait((e) => {
+          if (e.event !== "frontend" || sse.events.indexOf(e) < after) {
+            return false;
+          }
+          const j = JSON.parse(e.data) as {
+            event: {
+              from?: string;
+              to?: string;
+              info?: {
+                pools?: {
+                  backends?: { name?: string; effectiveWeight?: number }[];
+                }[];
+              };
+            };
+          };
+          const b = j.event.info?.pools?.flatMap((p) => p.backends ?? [])
+            .find((m) => m.name === "b");
+          return b !== undefined && (b.effectiveWeight ?? 0) === 0;
+        }, "frontend web with b at weight 0");
+        // Probes arrive summed up as activity events, not one log each.
+        const act = await sse.wait((e) => {
+          if (e.event !== "activity") return false;
+          const j = JSON.parse(e.data) as ActivityEvent;
+          return j.scope === d.grpcAddr && j.probed.length > 0;
+        }, "probe activity");
+        const probed = (JSON.parse(act.data) as ActivityEvent).probed;
+        assert.ok(
+          probed.every((b) => ["a", "b", "c"].includes(b)),
+          probed.join(),
+        );
+        assert.ok(
+          !sse.events.some((e) =>
+            e.event === "log" && /"probe-(start|done)"/.test(e.data)
+          ),
+          "no probe log events reach browsers",
+        );
       });
 
       await t.step("reconnect with Last-Event-ID replays", async () => {

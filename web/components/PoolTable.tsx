@@ -2,7 +2,8 @@
 import type { ActionRequest } from "../../src/web/types.ts";
 import { bucketShare, lastTransitionMs } from "../format.ts";
 import type { BackendJson, FrontendJson, PoolJson } from "../proto.ts";
-import { admin, probing, scopeKey, type ScopeView } from "../store.ts";
+import { admin, type ScopeView } from "../store.ts";
+import { Heartbeat } from "./Heartbeat.tsx";
 import { StateBadge } from "./Badges.tsx";
 import { propose } from "./ConfirmDialog.tsx";
 import { Flash } from "./Flash.tsx";
@@ -69,7 +70,6 @@ export function PoolTable(
   const { view, frontend, pool } = props;
   const scope = view.scope.id;
   const active = frontend.activePool === pool.name;
-  const inFlight = probing.value;
   const isAdmin = admin.value;
   return (
     <table class="pool">
@@ -92,7 +92,6 @@ export function PoolTable(
         {(pool.backends ?? []).map((m) => {
           const name = m.name ?? "";
           const b = view.backends.find((x) => x.name === name);
-          const live = inFlight.has(scopeKey(scope, name));
           const state = m.state ?? b?.state ?? "unknown";
           const share = view.lbState === undefined
             ? "–"
@@ -101,12 +100,7 @@ export function PoolTable(
           return (
             <tr key={name} data-backend={name}>
               <th scope="row" data-label="Backend">
-                <span
-                  class={`beat${live ? " beat-on" : ""}`}
-                  title={live ? "probe in flight" : "idle"}
-                  role="img"
-                  aria-label={live ? "probe in flight" : "no probe in flight"}
-                />
+                <Heartbeat scope={scope} backend={name} />
                 {name}
               </th>
               <td data-label="State" class="c-state">
