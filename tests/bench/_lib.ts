@@ -522,10 +522,13 @@ export async function startDenoSink(
   mode: SinkMode,
   basePort: number,
   n: number,
+  spread = 1,
 ): Promise<Sink> {
   const [cmd, args] = withNofile(Deno.execPath(), [
     "run",
-    "--allow-net=127.0.0.1",
+    `--allow-net=${
+      Array.from({ length: spread }, (_, i) => `127.0.0.${i + 1}`).join(",")
+    }`,
     "--v8-flags=--max-old-space-size=512",
     `${ROOT}tests/bench/sink.ts`,
     "--mode",
@@ -534,6 +537,8 @@ export async function startDenoSink(
     String(basePort),
     "--count",
     String(n),
+    "--spread",
+    String(spread),
   ]);
   const child = cleanup.child(new Child("sink", cmd, args));
   const line = await Promise.race([child.firstLine, sleep(30_000)]);

@@ -11,6 +11,7 @@
  *   `HEAD`) with `HTTP/1.1 200 OK`, a 3-byte body and `Connection: close`,
  *   anything else with 404, then closes.
  * - `--mode tcp`: accepts and closes at once.
+ * - `--spread K`: listener i binds 127.0.0.(1 + i % K) [1]
  * - `--base-port B --count N` listens on B..B+N-1; `--base-port 0` (the
  *   default) lets the kernel pick N free ports.
  * - First stdout line: `{"ports":[...],"control":P}`. `GET /` on the control
@@ -181,6 +182,12 @@ export interface SinkOptions {
   /** First port; 0 lets the kernel pick every port. */
   readonly basePort: number;
   readonly count: number;
+  /**
+   * Listener i binds 127.0.0.(1 + i % spread) (default 1: all on 127.0.0.1),
+   * so backends of one frontend can have distinct addresses, as the config
+   * requires, while staying on loopback.
+   */
+  readonly spread?: number;
 }
 
 /** A sink running in this process. */
@@ -213,9 +220,13 @@ export function startSink(o: SinkOptions): RunningSink {
   const listeners: Deno.Listener[] = [];
   const ports: number[] = [];
   try {
+    const spread = o.spread ?? 1;
+    if (!Number.isInteger(spread) || spread < 1 || spread > 254) {
+      throw new Error(`spread must be 1..254, got ${spread}`);
+    }
     for (let i = 0; i < o.count; i++) {
       const l = Deno.listen({
-        hostname: "127.0.0.1",
+        hostname: `127.0.0.${1 + (i % spread)}`,
         port: o.basePort === 0 ? 0 : o.basePort + i,
       });
       listeners.push(l);
@@ -266,6 +277,7 @@ function main(args: string[]): void {
     mode,
     basePort: Number(flag(args, "base-port", "0")),
     count: Number(flag(args, "count", "1")),
+    spread: Number(flag(args, "spread", "1")),
   });
   Deno.addSignalListener("SIGUSR1", () => {
     console.log(JSON.stringify(sink.counts));
