@@ -157,10 +157,13 @@ Deno.test({
             const r = await fetch(`${base}/view/api/state`);
             const j = await r.json() as { admin: boolean; scopes: ScopeJson[] };
             const live = j.scopes.find((s) => s.scope.id === d.grpcAddr);
-            return live?.scope.connected && live.backends.length === 3
+            // Backends come with the event stream's snapshot; the VPP info
+            // with the refresh that follows it.
+            return live?.scope.connected && live.backends.length === 3 &&
+                live.vppError !== undefined
               ? j
               : undefined;
-          }, "connected scope with backends");
+          }, "connected scope with backends and VPP info");
           assert.equal(doc.admin, false);
           assert.equal(doc.scopes.length, 2);
           const live = doc.scopes[0];
