@@ -158,6 +158,7 @@ Deno.test("vpp: a daemon restart with VPP programmed changes no healthy backend'
   ];
   const before = { "127.0.3.1": 100, "127.0.3.2": 100, "127.0.3.3": 0 };
   await using d = await startDaemon({
+    fall: 3,
     vpp: {
       lib,
       env: { ...files.env, FAKEVPP_INIT: init.join(";") },

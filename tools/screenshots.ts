@@ -5,7 +5,7 @@
  * Chromium (Debian's /usr/bin/chromium through playwright-core).
  */
 import { startDaemon } from "../tests/helpers/fixture.ts";
-import { freePort, MaglevProcess } from "../tests/helpers/maglev.ts";
+import { startWebProcess } from "../tests/helpers/maglev.ts";
 import type { Page } from "playwright-core";
 import { waitFor } from "../tests/helpers/wait.ts";
 import { launchBrowser } from "../tests/web/_browser.ts";
@@ -13,15 +13,10 @@ import { launchBrowser } from "../tests/web/_browser.ts";
 const root = new URL("../", import.meta.url).pathname;
 const one = await startDaemon();
 const two = await startDaemon({ backends: ["x", "y", "z"] });
-const port = freePort();
-const base = `http://127.0.0.1:${port}`;
-const web = new MaglevProcess([
-  "web",
-  "--listen",
-  `127.0.0.1:${port}`,
-  "--server",
-  `${one.grpcAddr},${two.grpcAddr}`,
-], { MAGLEV_WEB_USER: "ops", MAGLEV_WEB_PASSWORD: "screenshots" });
+const { web, base } = startWebProcess([one.grpcAddr, two.grpcAddr], {
+  MAGLEV_WEB_USER: "ops",
+  MAGLEV_WEB_PASSWORD: "screenshots",
+});
 const browser = await launchBrowser();
 try {
   await web.waitForRecord((r) => r.msg === "ready", "web ready");

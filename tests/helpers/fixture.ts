@@ -33,6 +33,12 @@ export interface FixtureOptions {
   /** Probe interval (also the fast/down interval): "100ms" (default) or "10ms". */
   readonly interval?: string;
   /**
+   * Failed probes before a backend goes down (default 1: tests see a change
+   * at once). Tests that assert nothing changes use more, so one slow probe
+   * on a loaded machine cannot take a healthy backend down.
+   */
+  readonly fall?: number;
+  /**
    * Program VPP through this libvppapiclient.so (the stand-in), with these
    * env vars for it; otherwise the daemon runs with --vpp=false.
    */
@@ -76,7 +82,7 @@ export async function startDaemon(
       interval: ${interval}
       timeout: ${timeout}
       rise: 1
-      fall: 1
+      fall: ${opts.fall ?? 1}
       params: { path: /healthz, response-code: 200-299 }`
   ).join("\n");
   const primary = names.slice(0, 2).map((n) => `            ${n}: {}`).join(

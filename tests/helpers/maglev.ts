@@ -142,3 +142,31 @@ export function freePort(): number {
   l.close();
   return p;
 }
+
+/** A `maglev web` process and the base URL browsers use. */
+export interface WebProcess {
+  readonly web: MaglevProcess;
+  /** "http://127.0.0.1:PORT", no trailing slash. */
+  readonly base: string;
+}
+
+/**
+ * Starts `maglev web` on a free loopback port watching `servers`, with JSON
+ * logs so tests can wait for its records (`ready`, `daemon-connected`).
+ */
+export function startWebProcess(
+  servers: readonly string[],
+  env: Record<string, string> = {},
+): WebProcess {
+  const port = freePort();
+  const web = new MaglevProcess([
+    "web",
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--server",
+    servers.join(","),
+    "--log-format",
+    "json",
+  ], env);
+  return { web, base: `http://127.0.0.1:${port}` };
+}

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { connectMaglev } from "../../src/api/client.ts";
 import { startDaemon } from "../helpers/fixture.ts";
-import { freePort, MaglevProcess } from "../helpers/maglev.ts";
+import { freePort, startWebProcess } from "../helpers/maglev.ts";
 import { waitFor } from "../helpers/wait.ts";
 import type { Page } from "playwright-core";
 import { launchBrowser } from "./_browser.ts";
@@ -18,17 +18,10 @@ Deno.test({
   async fn() {
     await using one = await startDaemon();
     await using two = await startDaemon({ backends: ["x", "y"] });
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const web = new MaglevProcess([
-      "web",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--server",
-      `${one.grpcAddr},${two.grpcAddr}`,
-      "--log-format",
-      "json",
-    ], { MAGLEV_WEB_USER: "ops", MAGLEV_WEB_PASSWORD: "s3cret" });
+    const { web, base } = startWebProcess([one.grpcAddr, two.grpcAddr], {
+      MAGLEV_WEB_USER: "ops",
+      MAGLEV_WEB_PASSWORD: "s3cret",
+    });
     const browser = await launchBrowser();
     try {
       await web.waitForRecord((r) => r.msg === "ready", "web ready");
@@ -132,17 +125,7 @@ Deno.test({
     await using one = await startDaemon();
     // Nothing listens there: the daemon is "down at start".
     const dead = `127.0.0.1:${freePort()}`;
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const web = new MaglevProcess([
-      "web",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--server",
-      `${one.grpcAddr},${dead}`,
-      "--log-format",
-      "json",
-    ]);
+    const { web, base } = startWebProcess([one.grpcAddr, dead]);
     const browser = await launchBrowser();
     try {
       await web.waitForRecord((r) => r.msg === "ready", "web ready");

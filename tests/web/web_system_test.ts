@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { connectMaglev } from "../../src/api/client.ts";
 import { startDaemon } from "../helpers/fixture.ts";
-import { freePort, MaglevProcess } from "../helpers/maglev.ts";
+import { freePort, MaglevProcess, startWebProcess } from "../helpers/maglev.ts";
 import type { ActivityEvent } from "../../src/web/types.ts";
 
 interface SseEvent {
@@ -128,17 +128,10 @@ Deno.test({
   async fn(t) {
     await using d = await startDaemon();
     const dead = `127.0.0.1:${freePort()}`;
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const web = new MaglevProcess([
-      "web",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--server",
-      `${d.grpcAddr},${dead}`,
-      "--log-format",
-      "json",
-    ], { MAGLEV_WEB_USER: "ops", MAGLEV_WEB_PASSWORD: "pw" });
+    const { web, base } = startWebProcess([d.grpcAddr, dead], {
+      MAGLEV_WEB_USER: "ops",
+      MAGLEV_WEB_PASSWORD: "pw",
+    });
     const auth = { authorization: "Basic " + btoa("ops:pw") };
     const readers: SseReader[] = [];
     try {
@@ -387,17 +380,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const web = new MaglevProcess([
-      "web",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--server",
-      `127.0.0.1:${freePort()}`,
-      "--log-format",
-      "json",
-    ]);
+    const { web, base } = startWebProcess([`127.0.0.1:${freePort()}`]);
     try {
       await web.waitForRecord((r) => r.msg === "ready", "web ready");
       for (const p of ["/admin/", "/admin/api/state", "/admin/api/action"]) {

@@ -1,6 +1,6 @@
 /** @jsxImportSource preact */
-import { useEffect, useRef } from "preact/hooks";
 import { beatOf } from "../store.ts";
+import { useRestartClass } from "./restartClass.ts";
 
 /**
  * The probe heartbeat of one backend: lit while a probe is in flight, and a
@@ -9,19 +9,7 @@ import { beatOf } from "../store.ts";
  */
 export function Heartbeat(props: { scope: string; backend: string }) {
   const beat = beatOf(props.scope, props.backend).value;
-  const ref = useRef<HTMLSpanElement>(null);
-  const seen = useRef(beat.count);
-  useEffect(() => {
-    if (seen.current === beat.count) return;
-    seen.current = beat.count;
-    const el = ref.current;
-    if (el === null) return;
-    el.classList.remove("beat-pulse");
-    void el.offsetWidth; // restart the animation
-    el.classList.add("beat-pulse");
-    const t = setTimeout(() => el.classList.remove("beat-pulse"), 700);
-    return () => clearTimeout(t);
-  }, [beat.count]);
+  const ref = useRestartClass<HTMLSpanElement>(beat.count, "beat-pulse", 700);
   return (
     <span
       ref={ref}
