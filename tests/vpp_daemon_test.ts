@@ -12,6 +12,7 @@ import {
 } from "./helpers/fakevpp.ts";
 import { startDaemon } from "./helpers/fixture.ts";
 import { assertPromtoolClean } from "./helpers/promtool.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 type Weights = Record<string, number>;
 
@@ -97,6 +98,21 @@ Deno.test("vpp: cold start, transitions, failover, drift, VPP restart — throug
   try {
     const info = await client.getVPPInfo({});
     assert.equal(info.connected, true);
+    // The stand-in VPP started moments before the daemon connected; its
+    // boot time comes from the stats segment's /sys/boottime, in seconds.
+    await waitFor(
+      "boot time read",
+      async () =>
+        (await client.getVPPInfo({})).boottimeNs > 0n ? true : undefined,
+    );
+    const booted = Number(
+      (await client.getVPPInfo({})).boottimeNs / 1_000_000n,
+    );
+    assert.ok(
+      booted <= Number(info.connecttimeNs / 1_000_000n) + 1000 &&
+        booted > Date.now() - 120_000,
+      `boot time ${new Date(booted).toISOString()} is just before the connect`,
+    );
     const state = await client.getVPPLBState({});
     const v = state.vips.find((x) => x.prefix === "192.0.2.1/32")!;
     assert.equal(v.frontend, "web");

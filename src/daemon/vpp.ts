@@ -34,6 +34,8 @@ export interface VppInfoView {
   readonly version?: VppVersion;
   readonly pid?: number;
   readonly connectedAtMs?: number;
+  /** When VPP started (its stats segment's `/sys/boottime`), once read. */
+  readonly bootAtMs?: number;
   /** Why VPP is not usable, when it is not. */
   readonly problem?: string;
 }
@@ -58,6 +60,7 @@ export class DaemonVpp {
   #reconciler: Reconciler | undefined;
   #problem: string | undefined;
   #connectedAtMs: number | undefined;
+  #bootAtMs: number | undefined;
   #counters: CountersView | undefined;
   #countersError: string | undefined;
   #timers: ReturnType<typeof setTimeout>[] = [];
@@ -227,6 +230,7 @@ export class DaemonVpp {
       } else if (e.type === "disconnected") {
         this.#reconciler?.invalidate();
         this.#connectedAtMs = undefined;
+        this.#bootAtMs = undefined;
         this.#counters = undefined;
         this.#problem = `disconnected: ${e.reason}`;
         this.#log.warn("vpp-disconnect", { reason: e.reason });
@@ -345,6 +349,7 @@ export class DaemonVpp {
       version: c?.version,
       pid: c?.vpePid,
       connectedAtMs: this.#connectedAtMs,
+      bootAtMs: this.#bootAtMs,
       problem: this.#problem,
     };
   }
@@ -373,6 +378,12 @@ export class DaemonVpp {
       const keys = fes.map((f) => vipOf(f));
       const idx = await vpp.lb.counterIndexes(keys);
       const byVip = await vpp.stats.readVipCounters(idx);
+      // Read with the first counters of each connection: a VPP restart
+      // (a new boot time) always comes with a reconnect.
+      if (this.#bootAtMs === undefined) {
+        const s = await vpp.stats.bootTime();
+        if (s !== undefined) this.#bootAtMs = Math.round(s * 1000);
+      }
       const byFrontend = new Map<string, VipCounters>();
       for (const f of fes) {
         const c = byVip.get(vipId(vipOf(f)));

@@ -170,6 +170,20 @@ export class VppStats {
     return this.#sym().stat_segment_heartbeat();
   }
 
+  /**
+   * `/sys/boottime`: when VPP started, as Unix seconds (a scalar VPP sets
+   * once at start); undefined when the segment has no such entry.
+   */
+  async bootTime(): Promise<number | undefined> {
+    const entries = await this.read(
+      [exactPattern("/sys/boottime")],
+      new Set(),
+      new Set(),
+    );
+    const v = entries.find((e) => e.name === "/sys/boottime")?.scalar;
+    return v !== undefined && Number.isFinite(v) && v > 0 ? v : undefined;
+  }
+
   /** Counters per VIP (keys as in `targets`). */
   async readVipCounters(
     targets: ReadonlyMap<string, CounterIndex>,

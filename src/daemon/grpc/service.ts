@@ -270,6 +270,7 @@ export function createMaglevService(
         buildDirectory: info.version.buildDirectory,
         pid: info.pid ?? 0,
         connecttimeNs: info.connectedAtMs ? msToNs(info.connectedAtMs) : 0n,
+        boottimeNs: info.bootAtMs ? msToNs(info.bootAtMs) : 0n,
       };
     },
     getVPPLBState() {
