@@ -163,7 +163,7 @@ export class Daemon {
     }
   }
 
-  async #serveMetrics(req: Request): Promise<Response> {
+  #serveMetrics(req: Request): Response {
     const url = new URL(req.url);
     if (url.pathname !== "/metrics") {
       return new Response("not found: try /metrics\n", { status: 404 });
@@ -171,14 +171,17 @@ export class Daemon {
     if (req.method !== "GET" && req.method !== "HEAD") {
       return new Response("method not allowed\n", { status: 405 });
     }
-    try {
-      return new Response(await this.metrics.render(), {
-        headers: { "content-type": this.metrics.contentType },
-      });
-    } catch (e) {
-      this.log.error("metrics-render-failed", { error: e });
-      return new Response("metrics unavailable\n", { status: 500 });
-    }
+    // Streamed: a scrape of thousands of backends is written in chunks,
+    // with probes running in between. A failure mid-way cuts the body short
+    // (the status line is already sent) and is logged.
+    const body = req.method === "HEAD"
+      ? null
+      : this.metrics.render((e) =>
+        this.log.error("metrics-render-failed", { error: e })
+      );
+    return new Response(body, {
+      headers: { "content-type": this.metrics.contentType },
+    });
   }
 
   /** Validates the config file on disk without applying it. */
@@ -220,7 +223,7 @@ export class Daemon {
     }
     const prevNetns = this.config.healthchecker.netns;
     const summary = this.checker.reload(loaded.config);
-    void this.metrics.forgetBackends(summary.removed);
+    this.metrics.forgetBackends(summary.removed);
     const netns = loaded.config.healthchecker.netns;
     if (netns !== prevNetns && !this.#opts.prober) {
       const old = this.#prober;

@@ -1,108 +1,38 @@
 /**
- * Prometheus metrics of the daemon (product spec §5), on `prom-client`.
+ * Prometheus metrics of the daemon (product spec §5).
  *
- * State gauges are computed at scrape time from the checker, so they are
- * always exactly what the API shows and cost nothing between scrapes.
- * Counters and histograms are fed by the checker's probe observer.
+ * The per-backend families (one series or more per backend: state gauges,
+ * probe counters, the duration histogram, transitions) live in
+ * `BackendSeries`, which a scrape writes in chunks; the rest (frontend
+ * gauges, the schedule-lag histogram, the VPP metrics other modules
+ * register) stay on a `prom-client` registry. State gauges are computed at
+ * scrape time from the checker, so they are always exactly what the API
+ * shows and cost nothing between scrapes.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Gauge, Histogram, Registry } from "prom-client";
 import type { HealthCheckConfig } from "../config/types.ts";
-import type {
-  BackendState,
-  FrontendState,
-  Transition,
-} from "../health/types.ts";
+import type { FrontendState, Transition } from "../health/types.ts";
 import type { ProbeResult } from "../probe/types.ts";
+import { BackendSeries } from "./backend_series.ts";
 import type { Checker, ProbeObserver } from "./checker.ts";
 
-const BACKEND_STATES: readonly BackendState[] = [
-  "unknown",
-  "up",
-  "down",
-  "paused",
-  "disabled",
-  "removed",
-];
 const FRONTEND_STATES: readonly FrontendState[] = ["unknown", "up", "down"];
 
 /** The daemon's metric registry plus the probe observer that feeds it. */
 export class DaemonMetrics implements ProbeObserver {
-  /** The registry `/metrics` renders; other modules (VPP) register here too. */
+  /** The registry for everything but the per-backend families; other modules (VPP) register here too. */
   readonly registry = new Registry();
+  /** The per-backend families. */
+  readonly backends = new BackendSeries();
   #checker: Checker | undefined;
-  #probeTotal: Counter<"backend" | "type" | "result" | "code">;
-  #probeDuration: Histogram<"backend" | "type">;
-  #transitions: Counter<"backend" | "from" | "to">;
   #lag: Histogram<string>;
   #now: () => number;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
     const registers = [this.registry];
-    // collect() runs with the gauge as `this`; these arrows reach the checker.
-    const backends = () => this.#checker?.backends() ?? [];
+    // collect() runs with the gauge as `this`; this arrow reaches the checker.
     const frontends = () => this.#checker?.frontends() ?? [];
-    const clock = () => this.#now();
-    new Gauge({
-      name: "maglev_backend_state",
-      help: "Backend state: 1 for the current state, 0 for the others.",
-      labelNames: ["backend", "state"],
-      registers,
-      collect() {
-        this.reset();
-        for (const b of backends()) {
-          for (const s of BACKEND_STATES) {
-            this.set(
-              { backend: b.config.name, state: s },
-              b.health.state === s ? 1 : 0,
-            );
-          }
-        }
-      },
-    });
-    new Gauge({
-      name: "maglev_backend_health",
-      help: "Rise/fall health counter of the backend (up when >= rise).",
-      labelNames: ["backend"],
-      registers,
-      collect() {
-        this.reset();
-        for (const b of backends()) {
-          this.set({ backend: b.config.name }, b.health.counter);
-        }
-      },
-    });
-    new Gauge({
-      name: "maglev_backend_enabled",
-      help:
-        "1 if the backend is enabled, 0 if an operator or the config disabled it.",
-      labelNames: ["backend"],
-      registers,
-      collect() {
-        this.reset();
-        for (const b of backends()) {
-          this.set({ backend: b.config.name }, b.health.enabled ? 1 : 0);
-        }
-      },
-    });
-    new Gauge({
-      name: "maglev_backend_last_probe_age_seconds",
-      help: "Seconds since the backend's last completed probe.",
-      labelNames: ["backend"],
-      registers,
-      collect() {
-        this.reset();
-        const t = clock();
-        for (const b of backends()) {
-          if (b.lastProbeAtMs !== undefined) {
-            this.set(
-              { backend: b.config.name },
-              Math.max(0, t - b.lastProbeAtMs) / 1000,
-            );
-          }
-        }
-      },
-    });
     new Gauge({
       name: "maglev_frontend_state",
       help: "Frontend state: 1 for the current state, 0 for the others.",
@@ -141,28 +71,6 @@ export class DaemonMetrics implements ProbeObserver {
         }
       },
     });
-    this.#probeTotal = new Counter({
-      name: "maglev_probe_total",
-      help:
-        "Probes run, by backend, probe type, result (success/failure) and result code.",
-      labelNames: ["backend", "type", "result", "code"],
-      registers,
-    });
-    this.#probeDuration = new Histogram({
-      name: "maglev_probe_duration_seconds",
-      help: "Wall time of one probe, connect to verdict.",
-      labelNames: ["backend", "type"],
-      // Few buckets: this histogram has one series per backend and
-      // dominates the size (and render time) of /metrics at 5,000 backends.
-      buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 2.5],
-      registers,
-    });
-    this.#transitions = new Counter({
-      name: "maglev_backend_transitions_total",
-      help: "Backend state transitions, by from and to state.",
-      labelNames: ["backend", "from", "to"],
-      registers,
-    });
     this.#lag = new Histogram({
       name: "maglev_probe_schedule_lag_seconds",
       help:
@@ -184,14 +92,11 @@ export class DaemonMetrics implements ProbeObserver {
     result: ProbeResult,
     lagMs: number,
   ): void {
-    this.#probeTotal.inc({
+    this.backends.probe(
       backend,
-      type: check.type,
-      result: result.ok ? "success" : "failure",
-      code: result.code,
-    });
-    this.#probeDuration.observe(
-      { backend, type: check.type },
+      check.type,
+      result.ok,
+      result.code,
       result.durationMs / 1000,
     );
     this.#lag.observe(lagMs / 1000);
@@ -199,34 +104,61 @@ export class DaemonMetrics implements ProbeObserver {
 
   /** ProbeObserver: counts a transition. */
   onTransition(backend: string, t: Transition): void {
-    this.#transitions.inc({ backend, from: t.from, to: t.to });
+    this.backends.transition(backend, t.from, t.to);
   }
 
   /** Drops the counter series of backends that left the config. */
-  async forgetBackends(names: readonly string[]): Promise<void> {
-    if (names.length === 0) return;
-    const gone = new Set(names);
-    const metrics: (Counter<string> | Histogram<string>)[] = [
-      this.#probeTotal,
-      this.#probeDuration,
-      this.#transitions,
-    ];
-    for (const metric of metrics) {
-      const seen = new Set<string>();
-      for (const v of (await metric.get()).values) {
-        const { le: _le, ...labels } = v.labels as Record<string, string>;
-        if (!gone.has(labels.backend)) continue;
-        const key = JSON.stringify(labels);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        metric.remove(labels);
-      }
-    }
+  forgetBackends(names: readonly string[]): void {
+    this.backends.forget(names);
   }
 
-  /** The exposition text for `/metrics`. */
-  render(): Promise<string> {
-    return this.registry.metrics();
+  /**
+   * The exposition for `/metrics` as a stream: the registry's families,
+   * then the per-backend ones a few hundred backends per chunk.
+   */
+  render(
+    onError: (e: unknown) => void = () => {},
+  ): ReadableStream<Uint8Array> {
+    const enc = new TextEncoder();
+    const checker = this.#checker;
+    const now = this.#now;
+    const registry = this.registry;
+    const backends = this.backends;
+    let parts: AsyncGenerator<string> | undefined;
+    return new ReadableStream<Uint8Array>({
+      async pull(ctl) {
+        try {
+          if (parts === undefined) {
+            ctl.enqueue(enc.encode(await registry.metrics()));
+            const views = (checker?.backends() ?? []).map((b) => ({
+              name: b.config.name,
+              state: b.health.state,
+              counter: b.health.counter,
+              enabled: b.health.enabled,
+              lastProbeAtMs: b.lastProbeAtMs,
+            }));
+            parts = backends.write(views, now());
+            return;
+          }
+          const next = await parts.next();
+          if (next.done) ctl.close();
+          else ctl.enqueue(enc.encode(next.value));
+        } catch (e) {
+          // The status line is gone by now: cut the body short (the scraper
+          // sees an error) and say why in the log.
+          onError(e);
+          ctl.error(e);
+        }
+      },
+      async cancel() {
+        await parts?.return(undefined);
+      },
+    });
+  }
+
+  /** The whole exposition as one string (tests, tools). */
+  async text(): Promise<string> {
+    return await new Response(this.render()).text();
   }
 
   /** Content-Type of the exposition. */
