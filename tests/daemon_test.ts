@@ -3,7 +3,12 @@
  * loopback, signals, `--check` exit codes and /metrics checked by promtool.
  */
 import assert from "node:assert/strict";
-import { freePort, MaglevProcess, runMaglev } from "./helpers/maglev.ts";
+import {
+  freePort,
+  MaglevProcess,
+  runMaglev,
+  startDaemonProcess,
+} from "./helpers/maglev.ts";
 import { waitFor } from "./helpers/wait.ts";
 import { assertPromtoolClean } from "./helpers/promtool.ts";
 
@@ -193,16 +198,7 @@ Deno.test("daemon: probes, serves promtool-clean metrics, reloads on SIGHUP, exi
 
 Deno.test("daemon: SIGINT also exits cleanly, and a bad config refuses to start", async () => {
   const path = await tempConfig(configFor(9));
-  const p = new MaglevProcess([
-    "daemon",
-    "--config",
-    path,
-    "--grpc-addr",
-    `127.0.0.1:${freePort()}`,
-    "--vpp=false",
-    "--metrics-addr",
-    "",
-  ]);
+  const p = startDaemonProcess(path);
   await p.waitForRecord((r) => r.msg === "ready", "ready");
   const { status, ms } = await p.stop("SIGINT");
   assert.equal(status.code, 0);

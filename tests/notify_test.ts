@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { connectMaglev } from "../src/api/client.ts";
 import { monotonicUsec } from "../src/daemon/notify.ts";
-import { freePort, MaglevProcess } from "./helpers/maglev.ts";
+import { freePort, startDaemonProcess } from "./helpers/maglev.ts";
 import { NotifyListener } from "./helpers/notify_listener.ts";
 
 function config(port: number): string {
@@ -49,18 +49,10 @@ Deno.test("daemon under NOTIFY_SOCKET: READY after listeners, watchdog pings, RE
   const path = `${dir}/maglev.yaml`;
   await Deno.writeTextFile(path, config(backend.addr.port));
   const grpcAddr = `127.0.0.1:${freePort()}`;
-  const p = new MaglevProcess([
-    "daemon",
-    "--config",
-    path,
-    "--grpc-addr",
+  const p = startDaemonProcess(path, {
     grpcAddr,
-    "--vpp=false",
-    "--metrics-addr",
-    "",
-    "--log-format",
-    "json",
-  ], { NOTIFY_SOCKET: notify.address, WATCHDOG_USEC: "400000" });
+    env: { NOTIFY_SOCKET: notify.address, WATCHDOG_USEC: "400000" },
+  });
   try {
     const readyAt = await notify.waitFor(
       (m) => m.fields.get("READY") === "1",
@@ -183,18 +175,9 @@ Deno.test("daemon with zero backends: the watchdog pings as long as the event lo
   const dir = await Deno.makeTempDir({ prefix: "maglev-notify-test-" });
   const path = `${dir}/maglev.yaml`;
   await Deno.writeTextFile(path, "maglev:\n  backends: {}\n");
-  const p = new MaglevProcess([
-    "daemon",
-    "--config",
-    path,
-    "--grpc-addr",
-    `127.0.0.1:${freePort()}`,
-    "--vpp=false",
-    "--metrics-addr",
-    "",
-    "--log-format",
-    "json",
-  ], { NOTIFY_SOCKET: notify.address, WATCHDOG_USEC: "200000" });
+  const p = startDaemonProcess(path, {
+    env: { NOTIFY_SOCKET: notify.address, WATCHDOG_USEC: "200000" },
+  });
   try {
     const ready = await notify.waitFor(
       (m) => m.fields.get("READY") === "1",

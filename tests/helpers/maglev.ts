@@ -170,3 +170,31 @@ export function startWebProcess(
   ], env);
   return { web, base: `http://127.0.0.1:${port}` };
 }
+
+/**
+ * `maglev daemon` on `configPath` as most system tests want it: VPP off, no
+ * metrics listener, JSON logs, gRPC on `grpcAddr` (a free loopback port by
+ * default), plus `extra` flags.
+ */
+export function startDaemonProcess(
+  configPath: string,
+  opts: {
+    env?: Record<string, string>;
+    grpcAddr?: string;
+    extra?: readonly string[];
+  } = {},
+): MaglevProcess {
+  return new MaglevProcess([
+    "daemon",
+    "--config",
+    configPath,
+    "--grpc-addr",
+    opts.grpcAddr ?? `127.0.0.1:${freePort()}`,
+    "--vpp=false",
+    "--metrics-addr",
+    "",
+    "--log-format",
+    "json",
+    ...opts.extra ?? [],
+  ], opts.env);
+}
