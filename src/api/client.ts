@@ -3,7 +3,11 @@
  * the tests: native gRPC over HTTP/2 with a session that can be closed, so a
  * one-shot command exits as soon as it is done.
  */
-import { type Client, createClient } from "@connectrpc/connect";
+import {
+  type Client,
+  type ConnectError,
+  createClient,
+} from "@connectrpc/connect";
 import {
   createGrpcTransport,
   Http2SessionManager,
@@ -48,4 +52,26 @@ export function connectMaglev(
     server,
     close: () => sessionManager.abort(),
   };
+}
+
+/** Node-style network error codes, in words for operators. */
+const NET_REASONS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host name lookup failed",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ETIMEDOUT: "connection timed out",
+  ECONNRESET: "connection reset",
+  EADDRNOTAVAIL: "address not available",
+  EPIPE: "connection closed",
+};
+
+/** The network reason a call failed ("connection refused"), if it was one. */
+export function networkReason(e: ConnectError): string | undefined {
+  const cause = e.cause as { code?: unknown } | undefined;
+  const code = typeof cause?.code === "string" ? cause.code : undefined;
+  if (code && NET_REASONS[code]) return NET_REASONS[code];
+  const m = /\b(E[A-Z_]{4,})\b/.exec(e.rawMessage);
+  return m ? NET_REASONS[m[1]] : undefined;
 }

@@ -8,6 +8,8 @@
  * `--log-level`).
  */
 
+import type { FlagSpec } from "./flags.ts";
+
 /** Severity, lowest first. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -195,4 +197,31 @@ export function defaultLogFormat(): LogFormat {
   } catch {
     return "json";
   }
+}
+
+/**
+ * The `--log-level` / `--log-format` flags every long-running command takes
+ * (same names, env vars and choices); `levelHelp` says what the levels mean
+ * for that command.
+ */
+export function logFlags(levelHelp: string): readonly FlagSpec[] {
+  return [
+    {
+      name: "log-level",
+      type: "string",
+      default: "info",
+      env: "MAGLEV_LOG_LEVEL",
+      choices: [...LOG_LEVELS],
+      valueName: "LEVEL",
+      help: levelHelp,
+    },
+    {
+      name: "log-format",
+      type: "string",
+      env: "MAGLEV_LOG_FORMAT",
+      choices: ["json", "text"],
+      valueName: "FORMAT",
+      help: "json or text (default: text on a terminal, json otherwise)",
+    },
+  ];
 }

@@ -24,6 +24,7 @@ import {
 } from "../api/gen/maglev/v1/maglev_pb.ts";
 import { toJson } from "@bufbuild/protobuf";
 import { BUILD_DATE, COMMIT, VERSION } from "../version.ts";
+import { networkReason } from "../api/client.ts";
 import type { ParsedCommand } from "./parse.ts";
 import { listCommands } from "./parse.ts";
 import {
@@ -94,27 +95,6 @@ export const CLIENT_VERSION = {
   commit: COMMIT,
   buildDate: BUILD_DATE,
 } as const;
-
-const NET_REASONS: Record<string, string> = {
-  ECONNREFUSED: "connection refused",
-  ENOTFOUND: "host not found",
-  EAI_AGAIN: "host name lookup failed",
-  EHOSTUNREACH: "host unreachable",
-  ENETUNREACH: "network unreachable",
-  ETIMEDOUT: "connection timed out",
-  ECONNRESET: "connection reset",
-  EADDRNOTAVAIL: "address not available",
-  EPIPE: "connection closed",
-};
-
-/** The network reason a call failed ("connection refused"), if it was one. */
-export function networkReason(e: ConnectError): string | undefined {
-  const cause = e.cause as { code?: unknown } | undefined;
-  const code = typeof cause?.code === "string" ? cause.code : undefined;
-  if (code && NET_REASONS[code]) return NET_REASONS[code];
-  const m = /\b(E[A-Z_]{4,})\b/.exec(e.rawMessage);
-  return m ? NET_REASONS[m[1]] : undefined;
-}
 
 /**
  * One line for any failure, without RPC noise: the daemon's own message

@@ -1,5 +1,6 @@
 /** The flag table of `maglev daemon` (product spec §8). */
 import type { FlagSpec } from "../cli/flags.ts";
+import { logFlags } from "../cli/log.ts";
 
 /** Every daemon flag; each has a `MAGLEV_*` environment equivalent. */
 export const DAEMON_FLAGS: readonly FlagSpec[] = [
@@ -65,23 +66,7 @@ export const DAEMON_FLAGS: readonly FlagSpec[] = [
     env: "MAGLEV_DRY_RUN",
     help: "compute and log VPP operations without sending them",
   },
-  {
-    name: "log-level",
-    type: "string",
-    default: "info",
-    env: "MAGLEV_LOG_LEVEL",
-    choices: ["debug", "info", "warn", "error"],
-    valueName: "LEVEL",
-    help: "debug shows every probe",
-  },
-  {
-    name: "log-format",
-    type: "string",
-    env: "MAGLEV_LOG_FORMAT",
-    choices: ["json", "text"],
-    valueName: "FORMAT",
-    help: "json or text (default: text on a terminal, json otherwise)",
-  },
+  ...logFlags("debug shows every probe"),
   {
     name: "reflection",
     type: "boolean",

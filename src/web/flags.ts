@@ -5,7 +5,7 @@
 import { DEFAULT_SERVER } from "../api/client.ts";
 import { type HostPort, parseHostPort } from "../cli/addr.ts";
 import { type FlagSpec, parseFlags, UsageError } from "../cli/flags.ts";
-import type { LogFormat, LogLevel } from "../cli/log.ts";
+import { logFlags, type LogFormat, type LogLevel } from "../cli/log.ts";
 
 /** Flag table of `maglev web`: drives parsing, env lookup and `--help`. */
 export const WEB_FLAGS: readonly FlagSpec[] = [
@@ -33,23 +33,7 @@ export const WEB_FLAGS: readonly FlagSpec[] = [
     help:
       "file with one user:password line enabling /admin/ (or env MAGLEV_WEB_USER + MAGLEV_WEB_PASSWORD)",
   },
-  {
-    name: "log-level",
-    type: "string",
-    default: "info",
-    env: "MAGLEV_LOG_LEVEL",
-    choices: ["debug", "info", "warn", "error"],
-    valueName: "LEVEL",
-    help: "minimum level of log records",
-  },
-  {
-    name: "log-format",
-    type: "string",
-    env: "MAGLEV_LOG_FORMAT",
-    choices: ["json", "text"],
-    valueName: "FORMAT",
-    help: "json or text (default: text on a terminal, json otherwise)",
-  },
+  ...logFlags("minimum level of log records"),
   {
     name: "version",
     type: "boolean",

@@ -11,7 +11,11 @@ import {
   type MessageShape,
   toJson,
 } from "@bufbuild/protobuf";
-import { connectMaglev, type MaglevConnection } from "../api/client.ts";
+import {
+  connectMaglev,
+  type MaglevConnection,
+  networkReason,
+} from "../api/client.ts";
 import {
   BackendEventSchema,
   BackendInfoSchema,
@@ -65,21 +69,8 @@ const JSON_OPTS = { alwaysEmitImplicit: true } as const;
 /** One line for a failed call, without RPC noise. */
 export function describeError(e: unknown): string {
   if (e instanceof ConnectError) {
-    const cause = e.cause as { code?: unknown } | undefined;
-    const net = typeof cause?.code === "string"
-      ? cause.code
-      : /\b(E[A-Z_]{4,})\b/.exec(e.rawMessage)?.[1];
-    const reasons: Record<string, string> = {
-      ECONNREFUSED: "connection refused",
-      ENOTFOUND: "host not found",
-      EAI_AGAIN: "host name lookup failed",
-      EHOSTUNREACH: "host unreachable",
-      ENETUNREACH: "network unreachable",
-      ETIMEDOUT: "connection timed out",
-      ECONNRESET: "connection reset",
-      EPIPE: "connection closed",
-    };
-    if (net && reasons[net]) return `cannot reach daemon: ${reasons[net]}`;
+    const net = networkReason(e);
+    if (net) return `cannot reach daemon: ${net}`;
     if (e.code === Code.DeadlineExceeded) {
       return "daemon did not answer in time";
     }
