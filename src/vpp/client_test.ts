@@ -27,8 +27,9 @@ import {
 import { VppLb } from "./lb.ts";
 import { VppStats } from "./stats.ts";
 import { createVpp } from "./create.ts";
-import { type Vip, type VipKey, VppError } from "./types.ts";
+import { VppError } from "./types.ts";
 import { vipId } from "./validate.ts";
+import { K4, K6, V4, V6 } from "./_test_vips.ts";
 
 /** Seconds of the fake's clock, in ms: vac_read(1) waits 40 ms, vac_connect on stale files 400 ms. */
 const SCALE_MS = 40;
@@ -114,25 +115,6 @@ async function world(
     },
   };
 }
-
-const V4: Vip = {
-  prefix: "192.0.2.1/32",
-  protocol: 6,
-  port: 80,
-  encap: "gre4",
-  srcIpSticky: true,
-  flowTableLength: 1024,
-};
-const K4: VipKey = { prefix: "192.0.2.1/32", protocol: 6, port: 80 };
-const V6: Vip = {
-  prefix: "2001:db8::1/128",
-  protocol: 17,
-  port: 53,
-  encap: "gre6",
-  srcIpSticky: false,
-  flowTableLength: 1024,
-};
-const K6: VipKey = { prefix: "2001:db8::1/128", protocol: 17, port: 53 };
 
 Deno.test("ffi: connects as maglev, reads the version, resolves every id", async () => {
   await using w = await world();

@@ -10,8 +10,9 @@ import { decode, encode } from "./codec.ts";
 import { VppLb } from "./lb.ts";
 import type { MessageInput, MessageName, WireRecord } from "./messages.ts";
 import { FakeTransport } from "./_fake_transport.ts";
-import { type Vip, type VipKey, VppError } from "./types.ts";
+import { VppError } from "./types.ts";
 import { asObject, fromHex, goldenFiles, toHex } from "./_golden.ts";
+import { K4, V4, V6 } from "./_test_vips.ts";
 
 const GOLDEN = goldenFiles();
 
@@ -34,24 +35,6 @@ function asGoldenHex(name: MessageName, values: WireRecord): string {
     }),
   );
 }
-
-const V4: Vip = {
-  prefix: "192.0.2.1/32",
-  protocol: 6,
-  port: 80,
-  encap: "gre4",
-  srcIpSticky: true,
-  flowTableLength: 1024,
-};
-const K4: VipKey = { prefix: "192.0.2.1/32", protocol: 6, port: 80 };
-const V6: Vip = {
-  prefix: "2001:db8::1/128",
-  protocol: 17,
-  port: 53,
-  encap: "gre6",
-  srcIpSticky: false,
-  flowTableLength: 1024,
-};
 
 const CLI_TEXT = String(
   asObject(golden("cli_inband_reply.json").fields, "fields").reply,

@@ -5,25 +5,8 @@ import {
   MemoryLb,
   shareBuckets,
 } from "./memory.ts";
-import { type Vip, type VipKey, VppError } from "./types.ts";
-
-const V4: Vip = {
-  prefix: "192.0.2.1/32",
-  protocol: 6,
-  port: 80,
-  encap: "gre4",
-  srcIpSticky: true,
-  flowTableLength: 1024,
-};
-const K4: VipKey = { prefix: "192.0.2.1/32", protocol: 6, port: 80 };
-const V6: Vip = {
-  prefix: "2001:db8::1/128",
-  protocol: 17,
-  port: 53,
-  encap: "gre6",
-  srcIpSticky: false,
-  flowTableLength: 1024,
-};
+import { type VipKey, VppError } from "./types.ts";
+import { K4, V4, V6 } from "./_test_vips.ts";
 
 function retval(n: number, msg?: string) {
   return (e: unknown) =>
