@@ -6,8 +6,7 @@
  * compile task's error when its runtime base is missing.
  */
 import assert from "node:assert/strict";
-import { freePort, MAGLEV_ROOT } from "./helpers/maglev.ts";
-import { waitFor } from "./helpers/wait.ts";
+import { freePort, MAGLEV_ROOT, MaglevProcess } from "./helpers/maglev.ts";
 import { VERSION } from "../src/version.ts";
 
 const BUILD_TIMEOUT_MS = 120_000;
@@ -32,6 +31,11 @@ interface Ran {
   stderr: string;
 }
 
+/** Starts a long-running artefact program from `cwd` with the bare env. */
+function artefact(exe: string, args: string[], cwd: string): MaglevProcess {
+  return MaglevProcess.exec(exe, args, { cwd, clearEnv: true, env: bareEnv() });
+}
+
 /** Runs an artefact program to completion from `cwd`. */
 async function run(exe: string, args: string[], cwd: string): Promise<Ran> {
   const out = await new Deno.Command(exe, {
@@ -50,90 +54,6 @@ async function run(exe: string, args: string[], cwd: string): Promise<Ran> {
     stdout: dec.decode(out.stdout),
     stderr: dec.decode(out.stderr),
   };
-}
-
-/** A long-running artefact program whose stderr lines can be awaited. */
-class Running {
-  readonly #child: Deno.ChildProcess;
-  readonly #lines: string[] = [];
-  readonly #stderr: Promise<void>;
-  readonly #stdout: Promise<string>;
-  #exited = false;
-  readonly status: Promise<Deno.CommandStatus>;
-
-  constructor(exe: string, args: string[], cwd: string) {
-    const child = new Deno.Command(exe, {
-      args,
-      cwd,
-      clearEnv: true,
-      env: bareEnv(),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#child = child;
-    this.status = child.status.then((s) => {
-      this.#exited = true;
-      return s;
-    });
-    this.#stdout = new Response(child.stdout).text();
-    this.#stderr = (async () => {
-      let buf = "";
-      for await (
-        const chunk of child.stderr.pipeThrough(new TextDecoderStream())
-      ) {
-        buf += chunk;
-        const parts = buf.split("\n");
-        buf = parts.pop() ?? "";
-        this.#lines.push(...parts);
-      }
-      if (buf) this.#lines.push(buf);
-    })();
-  }
-
-  /** The last log lines, for failure messages. */
-  tail(): string {
-    return this.#lines.slice(-20).join("\n");
-  }
-
-  /** Waits for a JSON log record matching `pred`; fails if the process ends. */
-  async waitForRecord(
-    what: string,
-    pred: (r: Record<string, unknown>) => boolean,
-    deadlineMs = 15_000,
-  ): Promise<Record<string, unknown>> {
-    try {
-      return await waitFor(what, () => {
-        for (const line of this.#lines) {
-          try {
-            const r = JSON.parse(line);
-            if (pred(r)) return r;
-          } catch {
-            // not a JSON log line
-          }
-        }
-        if (this.#exited) throw new Error("the process exited");
-        return undefined;
-      }, deadlineMs);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}; log:\n${this.tail()}`);
-    }
-  }
-
-  /** SIGTERM (or `signal`), then waits for the exit and the output. */
-  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
-    if (!this.#exited) {
-      try {
-        this.#child.kill(signal);
-      } catch {
-        // exited meanwhile
-      }
-    }
-    const status = await this.status;
-    await this.#stderr;
-    await this.#stdout;
-    return status;
-  }
 }
 
 /** A TCP listener on 127.0.0.1 that accepts and closes: a tcp check's target. */
@@ -283,7 +203,7 @@ Deno.test("release: the bundle directory runs from anywhere through its launcher
         await Deno.writeTextFile(config, daemonConfig(target.port));
         const grpc = `127.0.0.1:${freePort()}`;
         const metrics = `127.0.0.1:${freePort()}`;
-        const daemon = new Running(`${dir}/maglevd`, [
+        const daemon = artefact(`${dir}/maglevd`, [
           "--config",
           config,
           "--vpp=false",
@@ -294,24 +214,25 @@ Deno.test("release: the bundle directory runs from anywhere through its launcher
           "--log-format",
           "json",
         ], cwd);
-        let web: Running | undefined;
+        let web: MaglevProcess | undefined;
         try {
           const started = await daemon.waitForRecord(
-            "the daemon's starting record",
             (r) => r.msg === "starting",
+            "the daemon's starting record",
           );
           assert.equal(started.commit, COMMIT);
           // tcp proves the probes run; icmp that FFI (raw sockets) works
           // from the bundle.
           for (const b of ["listener", "pinged"]) {
             await daemon.waitForRecord(
-              `${b} up`,
               (r) =>
                 r.msg === "backend-transition" && r.backend === b &&
                 r.to === "up",
+              `${b} up`,
+              15_000,
             );
           }
-          await daemon.waitForRecord("ready", (r) => r.msg === "ready");
+          await daemon.waitForRecord((r) => r.msg === "ready", "ready");
 
           const backends = await run(
             `${dir}/maglevc`,
@@ -341,7 +262,7 @@ Deno.test("release: the bundle directory runs from anywhere through its launcher
           assert.match(m.body, /backend="listener"/);
 
           const webPort = freePort();
-          web = new Running(`${dir}/maglevd-frontend`, [
+          web = artefact(`${dir}/maglevd-frontend`, [
             "--listen",
             `127.0.0.1:${webPort}`,
             "--server",
@@ -350,8 +271,8 @@ Deno.test("release: the bundle directory runs from anywhere through its launcher
             "json",
           ], cwd);
           await web.waitForRecord(
-            "the dashboard ready",
             (r) => r.msg === "ready",
+            "the dashboard ready",
           );
           const base = `http://127.0.0.1:${webPort}`;
           const health = await text(`${base}/healthz`);
@@ -374,8 +295,8 @@ Deno.test("release: the bundle directory runs from anywhere through its launcher
           );
           assert.ok(asset.body.length > 1000, "the embedded app.js is empty");
 
-          assert.equal((await web.stop()).code, 0, web.tail());
-          assert.equal((await daemon.stop()).code, 0, daemon.tail());
+          assert.equal((await web.stop()).status.code, 0, web.tail());
+          assert.equal((await daemon.stop()).status.code, 0, daemon.tail());
         } finally {
           await web?.stop("SIGKILL");
           await daemon.stop("SIGKILL");

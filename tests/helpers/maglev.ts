@@ -44,11 +44,24 @@ export class MaglevProcess {
   readonly records: Record<string, unknown>[] = [];
   #waiters = new Set<() => void>();
   #stdout: Promise<string>;
+  /** Set once stderr has ended (the process is gone or going). */
+  #ended = false;
   readonly exited: Promise<Deno.CommandStatus>;
 
-  constructor(args: string[], env: Record<string, string> = {}, main = MAIN) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", main, ...args],
+  /**
+   * Runs `main` (the source tree by default) with `deno run -A`; with
+   * `spawn`, runs `spawn.exe` itself (a built artefact) instead.
+   */
+  constructor(
+    args: string[],
+    env: Record<string, string> = {},
+    main = MAIN,
+    spawn?: { exe: string; cwd?: string; clearEnv?: boolean },
+  ) {
+    this.child = new Deno.Command(spawn?.exe ?? Deno.execPath(), {
+      args: spawn ? args : ["run", "-A", main, ...args],
+      cwd: spawn?.cwd,
+      clearEnv: spawn?.clearEnv,
       env: { NO_COLOR: "1", ...env },
       stdin: "null",
       stdout: "piped",
@@ -80,7 +93,28 @@ export class MaglevProcess {
         for (const w of this.#waiters) w();
       }
     }
+    if (buf) this.lines.push(buf);
+    this.#ended = true;
     for (const w of this.#waiters) w();
+  }
+
+  /** Runs a built executable (not the source tree) the same way. */
+  static exec(
+    exe: string,
+    args: string[],
+    opts: { cwd?: string; env?: Record<string, string>; clearEnv?: boolean } =
+      {},
+  ): MaglevProcess {
+    return new MaglevProcess(args, opts.env, MAIN, {
+      exe,
+      cwd: opts.cwd,
+      clearEnv: opts.clearEnv,
+    });
+  }
+
+  /** The last log lines, for failure messages. */
+  tail(n = 20): string {
+    return this.lines.slice(-n).join("\n");
   }
 
   /** Resolves with the first log record (past or future) matching `pred`. */
@@ -99,14 +133,20 @@ export class MaglevProcess {
             return;
           }
         }
+        if (this.#ended) {
+          cleanup();
+          reject(
+            new Error(
+              `the process ended before ${what}; log:\n${this.tail()}`,
+            ),
+          );
+        }
       };
       const timer = setTimeout(() => {
         cleanup();
         reject(
           new Error(
-            `timed out after ${timeoutMs}ms waiting for ${what}; log:\n${
-              this.lines.slice(-20).join("\n")
-            }`,
+            `timed out after ${timeoutMs}ms waiting for ${what}; log:\n${this.tail()}`,
           ),
         );
       }, timeoutMs);
