@@ -42,13 +42,39 @@ export const RELEASE_LAYOUT: readonly string[] = [
 ];
 
 /**
- * The launcher, `DIR/maglev`. `deno run` flags, and why:
+ * The run-time flags of a release (the launcher's `deno run`, and what
+ * `deno task compile` bakes in), and why:
  * --allow-all: the daemon needs net, FFI (libvppapiclient, raw ICMP
- * sockets), run (ip netns), env, read/write and sys;
+ * sockets), env, read/write and sys;
  * --no-config / --no-lock: never pick up a deno.json, package.json or
  * deno.lock around the current directory or the install directory;
  * --no-remote / --no-npm: the bundle is complete, so a run never fetches.
  */
+export const RUN_FLAGS: readonly string[] = [
+  "--allow-all",
+  "--no-config",
+  "--no-lock",
+  "--no-remote",
+  "--no-npm",
+];
+
+/** Throws unless `path` is an executable regular file; `label` names it. */
+export async function requireExecutable(
+  path: string,
+  label: string,
+): Promise<void> {
+  let info;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    throw new Error(`${label}: ${(e as Error).message}`);
+  }
+  if (!info.isFile || ((info.mode ?? 0o755) & 0o111) === 0) {
+    throw new Error(`${label} is not an executable file`);
+  }
+}
+
+/** The launcher, `DIR/maglev` (flags: RUN_FLAGS). */
 export const LAUNCHER = `#!/bin/sh
 # maglev launcher, written by tools/bundle.ts: runs maglev.js on the Deno
 # runtime shipped beside it. maglevd, maglevc and maglevd-frontend are
@@ -70,7 +96,7 @@ if [ -z "\${DENO_DIR:-}" ] && [ -n "\${CACHE_DIRECTORY:-}" ]; then
   DENO_DIR=\${CACHE_DIRECTORY%%:*}/deno
   export DENO_DIR
 fi
-exec "$dir/deno" run --allow-all --no-config --no-lock --no-remote --no-npm \\
+exec "$dir/deno" run ${RUN_FLAGS.join(" ")} \\
   "$dir/maglev.js" "$@"
 `;
 
@@ -194,15 +220,7 @@ export interface ReleaseOptions {
 /** Writes the release directory; returns what was stamped. */
 export async function buildRelease(opts: ReleaseOptions): Promise<Stamp> {
   const { outDir: dir, deno } = opts;
-  let info;
-  try {
-    info = await Deno.stat(deno);
-  } catch (e) {
-    throw new Error(`--deno ${deno}: ${(e as Error).message}`);
-  }
-  if (!info.isFile || ((info.mode ?? 0o755) & 0o111) === 0) {
-    throw new Error(`--deno ${deno} is not an executable file`);
-  }
+  await requireExecutable(deno, `--deno ${deno}`);
   // Rebuilding with --deno DIR/deno would delete the source before copying.
   const shipped = await Deno.realPath(`${dir}/deno`).catch(() => undefined);
   if (shipped !== undefined && shipped === await Deno.realPath(deno)) {

@@ -21,6 +21,8 @@ import {
   parseToolArgs,
   prepareOutDir,
   PROGRAM_LINKS,
+  requireExecutable,
+  RUN_FLAGS,
   sizeMB,
 } from "./bundle.ts";
 
@@ -41,18 +43,10 @@ class CompileError extends Error {}
 
 /** Checks DENORT_BIN, when set, before any work is done. */
 async function checkDenort(path: string): Promise<void> {
-  let info;
   try {
-    info = await Deno.stat(path);
+    await requireExecutable(path, `DENORT_BIN=${path}`);
   } catch (e) {
-    throw new CompileError(
-      `DENORT_BIN=${path}: ${(e as Error).message}. ${ADVICE}`,
-    );
-  }
-  if (!info.isFile || ((info.mode ?? 0o755) & 0o111) === 0) {
-    throw new CompileError(
-      `DENORT_BIN=${path} is not an executable file. ${ADVICE}`,
-    );
+    throw new CompileError(`${(e as Error).message}. ${ADVICE}`);
   }
 }
 
@@ -100,11 +94,7 @@ async function compile(outDir: string): Promise<string> {
     const r = await new Deno.Command(Deno.execPath(), {
       args: [
         "compile",
-        "--allow-all",
-        "--no-config",
-        "--no-lock",
-        "--no-remote",
-        "--no-npm",
+        ...RUN_FLAGS,
         "--output",
         exe,
         `${tmp}/maglev.js`,

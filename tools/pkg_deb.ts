@@ -24,7 +24,12 @@
  * @module
  */
 import { VERSION } from "../src/version.ts";
-import { absolute, parseToolArgs } from "./bundle.ts";
+import {
+  absolute,
+  buildRelease,
+  parseToolArgs,
+  PROGRAM_LINKS,
+} from "./bundle.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DEBIAN = `${ROOT}debian`;
@@ -45,12 +50,7 @@ const ARCHES: Record<DebArch, { npm: string; elfMachine: number }> = {
 };
 
 /** Names under /usr/sbin, each a symlink into LIB_DIR. */
-export const SBIN_LINKS: readonly string[] = [
-  "maglev",
-  "maglevd",
-  "maglevc",
-  "maglevd-frontend",
-];
+export const SBIN_LINKS: readonly string[] = ["maglev", ...PROGRAM_LINKS];
 
 /** Man pages in debian/man/, installed gzipped in section 8. */
 export const MAN_PAGES: readonly string[] = [
@@ -372,38 +372,6 @@ async function fixDirModes(dir: string): Promise<void> {
   }
 }
 
-/**
- * Checks the program directory against the contract of tools/bundle.ts:
- * maglev.js, deno, the launcher and the three relative name links.
- */
-async function checkBundle(dir: string): Promise<void> {
-  const want = new Set([
-    "maglev.js",
-    "deno",
-    "maglev",
-    "maglevd",
-    "maglevc",
-    "maglevd-frontend",
-  ]);
-  const got = new Set<string>();
-  for await (const e of Deno.readDir(dir)) got.add(e.name);
-  const missing = [...want].filter((n) => !got.has(n));
-  const extra = [...got].filter((n) => !want.has(n));
-  if (missing.length || extra.length) {
-    throw new PkgError(
-      `tools/bundle.ts wrote an unexpected layout (missing: ${
-        missing.join(", ") || "none"
-      }; extra: ${extra.join(", ") || "none"})`,
-    );
-  }
-  for (const link of ["maglevd", "maglevc", "maglevd-frontend"]) {
-    const target = await Deno.readLink(`${dir}/${link}`).catch(() => "");
-    if (target !== "maglev") {
-      throw new PkgError(`bundle: ${link} is not a symlink to maglev`);
-    }
-  }
-}
-
 /** Builds the .deb; returns its path. */
 export async function buildDeb(opts: DebOptions): Promise<string> {
   const { arch } = opts;
@@ -432,28 +400,9 @@ export async function buildDeb(opts: DebOptions): Promise<string> {
     const root = `${tmp}/root`;
     const lib = `${root}/${LIB_DIR}`;
     await Deno.mkdir(`${root}/usr/lib`, { recursive: true });
-    const bundle = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        `${ROOT}tools/bundle.ts`,
-        "--out-dir",
-        lib,
-        "--deno",
-        deno,
-      ],
-      cwd: ROOT,
-      // Its summary goes to stderr: stdout carries only the .deb's path.
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    await Deno.stderr.write(bundle.stdout);
-    if (!bundle.success) throw new PkgError("tools/bundle.ts failed");
-    await checkBundle(lib);
-    // Modes are part of the package: never leave them to the build's umask.
-    await Deno.chmod(`${lib}/maglev.js`, 0o644);
-    await Deno.chmod(`${lib}/deno`, 0o755);
-    await Deno.chmod(`${lib}/maglev`, 0o755);
+    // The release directory, exactly as `deno task bundle` writes it
+    // (modes included: never left to the build's umask).
+    await buildRelease({ outDir: lib, deno });
 
     // /usr/sbin → ../lib/vpp-maglev/NAME: relative, as policy wants within
     // /usr; the launcher resolves its directory with readlink -f and keeps

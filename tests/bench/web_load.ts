@@ -5,8 +5,8 @@
  *
  * ```sh
  * deno task web:build
- * deno run -A tests/bench/web_bench.ts render --frontends 50 --per-frontend 10 --runs 10
- * deno run -A tests/bench/web_bench.ts fanout --clients 200 --backends 1000 --changes 200
+ * deno run -A tests/bench/web_load.ts render --frontends 50 --per-frontend 10 --runs 10
+ * deno run -A tests/bench/web_load.ts fanout --clients 200 --backends 1000 --changes 200
  * ```
  *
  * `render`: for each run, a fresh browser context opens `/view/` and the clock
@@ -403,7 +403,7 @@ if (import.meta.main) {
   if (mode === "render") await render(flags);
   else if (mode === "fanout") await fanout(flags);
   else {
-    console.error("usage: web_bench.ts render|fanout [--flags]");
+    console.error("usage: web_load.ts render|fanout [--flags]");
     Deno.exit(2);
   }
 }
