@@ -124,8 +124,11 @@ function updateScope(id: string, f: (s: ScopeView) => ScopeView): void {
   scopes.value = scopes.value.map((s) => s.scope.id === id ? f(s) : s);
 }
 
-/** Loads the whole state document (at start and on `resync`). */
-export async function fetchState(): Promise<void> {
+/**
+ * Loads the whole state document; returns the id of the last event it
+ * includes, or undefined when it could not be loaded.
+ */
+async function fetchState(): Promise<string | undefined> {
   try {
     const res = await fetch(`${apiBase}/state`, {
       headers: { accept: "application/json" },
@@ -140,10 +143,12 @@ export async function fetchState(): Promise<void> {
       loaded.value = true;
       loadError.value = "";
     });
+    return doc.lastEventId;
   } catch (e) {
     loadError.value = `cannot load state: ${
       e instanceof Error ? e.message : String(e)
     }`;
+    return undefined;
   }
 }
 
@@ -242,10 +247,6 @@ function onFrontend(scope: string, ev: FrontendEventJson): void {
 
 function onLog(scope: string, ev: LogEventJson): void {
   const msg = ev.msg ?? "";
-  if (msg.startsWith("vpp-")) {
-    const counts = vppActivity.value;
-    vppActivity.value = { ...counts, [scope]: (counts[scope] ?? 0) + 1 };
-  }
   const attrs = Object.entries(ev.attrs ?? {})
     .map(([k, v]) => `${k}=${v}`).join(" ");
   pushLog({
@@ -302,27 +303,42 @@ let source: EventSource | undefined;
 let retryMs = 1000;
 
 /**
- * Opens the SSE stream. The browser resumes short drops itself (with
- * Last-Event-ID); when the stream is closed for good (HTTP error), a new one
- * is opened with backoff and the state refetched, since its events are lost.
+ * Loads the state, then opens the event stream from the state's last
+ * event id, so events published in between are replayed rather than lost.
+ * Used at start, on `resync`, and when the stream closed for good (an HTTP
+ * error); retried with backoff while the server cannot be reached.
  */
-export function connect(refetchOnOpen = false): void {
+export async function load(): Promise<void> {
   source?.close();
-  const es = new EventSource(`${apiBase}/events`);
+  source = undefined;
+  streamUp.value = false;
+  const since = await fetchState();
+  if (since === undefined) {
+    setTimeout(() => void load(), retryMs);
+    retryMs = Math.min(retryMs * 2, 30_000);
+    return;
+  }
+  connect(since);
+}
+
+/**
+ * Opens the SSE stream after event `since`. The browser resumes short drops
+ * itself (with Last-Event-ID); a stream closed for good reloads everything.
+ */
+function connect(since: string): void {
+  const es = new EventSource(
+    `${apiBase}/events?since=${encodeURIComponent(since)}`,
+  );
   source = es;
-  let refetch = refetchOnOpen;
   es.onopen = () => {
     streamUp.value = true;
     retryMs = 1000;
-    if (refetch) {
-      refetch = false;
-      void fetchState();
-    }
   };
   es.onerror = () => {
     streamUp.value = false;
     if (es.readyState === EventSource.CLOSED && source === es) {
-      setTimeout(() => connect(true), retryMs);
+      source = undefined;
+      setTimeout(() => void load(), retryMs);
       retryMs = Math.min(retryMs * 2, 30_000);
     }
   };
@@ -355,7 +371,7 @@ export function connect(refetchOnOpen = false): void {
       }));
     }
   });
-  es.addEventListener("resync", () => void fetchState());
+  es.addEventListener("resync", () => void load());
 }
 
 /** Result of an operator action, as the server answers it. */
@@ -388,6 +404,5 @@ export function start(): void {
   setInterval(() => {
     now.value = Date.now();
   }, 1000);
-  void fetchState();
-  connect();
+  void load();
 }

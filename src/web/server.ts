@@ -5,11 +5,6 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
-  type DescMessage,
-  type MessageShape,
-  toJson,
-} from "@bufbuild/protobuf";
-import {
   BackendInfoSchema,
   FrontendInfoSchema,
 } from "../api/gen/maglev/v1/maglev_pb.ts";
@@ -19,7 +14,7 @@ import type { AssetStore } from "./assets.ts";
 import { type BasicAuth, sameOrigin, unauthorized } from "./auth.ts";
 import type { Broker } from "./broker.ts";
 import type { ActionRequest, StateDocument } from "./types.ts";
-import { type DaemonWatcher, describeError } from "./watcher.ts";
+import { type DaemonWatcher, describeError, pj } from "./watcher.ts";
 
 /** What the routes serve from. */
 export interface WebServerDeps {
@@ -125,24 +120,28 @@ export function parseAction(body: unknown): ActionRequest | string {
   }
 }
 
-function pj<D extends DescMessage>(schema: D, msg: MessageShape<D>): unknown {
-  return toJson(schema, msg, { alwaysEmitImplicit: true });
-}
-
 /** Builds the request handler. */
 export function createHandler(
   deps: WebServerDeps,
 ): (req: Request) => Promise<Response> {
   const byId = new Map(deps.watchers.map((w) => [w.id, w]));
 
+  // Watchers publish synchronously, so the id read with the states is
+  // exactly the last event they include.
   const stateDoc = (admin: boolean): StateDocument => ({
     version: VERSION,
     scopes: deps.watchers.map((w) => w.state()),
     admin,
+    lastEventId: deps.broker.lastId,
   });
 
   const events = (req: Request): Response => {
-    const client = deps.broker.subscribe(req.headers.get("last-event-id"));
+    // The browser's own Last-Event-ID (a reconnect) wins over ?since= (the
+    // state document the page started from).
+    const client = deps.broker.subscribe(
+      req.headers.get("last-event-id") ??
+        new URL(req.url).searchParams.get("since"),
+    );
     // A closed connection cancels the body stream, which unsubscribes.
     return new Response(client.stream, {
       headers: {

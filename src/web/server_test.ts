@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { waitFor } from "../../tests/helpers/wait.ts";
 import { Logger } from "../cli/log.ts";
 import { AssetStore } from "./assets.ts";
 import { Broker } from "./broker.ts";
@@ -83,11 +84,10 @@ Deno.test({
           "GET /view/api/events HTTP/1.1\r\nhost: x\r\n\r\n",
         ),
       );
-      const deadline = Date.now() + 5000;
-      while (broker.clientCount === 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      assert.equal(broker.clientCount, 1);
+      await waitFor(
+        "the SSE client subscribed",
+        () => broker.clientCount === 1 ? true : undefined,
+      );
       const pad = "x".repeat(16 * 1024);
       for (let i = 0; i < 4000 && broker.dropped === 0; i++) {
         broker.publish("log", { i, pad });

@@ -20,15 +20,14 @@ export interface ScopeInfo {
 }
 
 /**
- * Everything the dashboard shows about one daemon. `frontends`,
- * `backends` and `healthchecks` are the protobuf JSON (camelCase fields,
- * int64 as strings) of the API's FrontendInfo / BackendInfo / HealthCheckInfo.
+ * Everything the dashboard shows about one daemon. `frontends` and
+ * `backends` are the protobuf JSON (camelCase fields, int64 as strings) of
+ * the API's FrontendInfo / BackendInfo.
  */
 export interface ScopeState {
   readonly scope: ScopeInfo;
   readonly frontends: readonly unknown[];
   readonly backends: readonly unknown[];
-  readonly healthchecks: readonly unknown[];
   /** VPPInfo as protobuf JSON, or undefined when VPP is off/away. */
   readonly vpp?: unknown;
   /** Why VPP info is missing (e.g. "VPP integration is off ..."). */
@@ -45,12 +44,19 @@ export interface StateDocument {
   readonly scopes: readonly ScopeState[];
   /** Whether this page is the admin UI (actions allowed). */
   readonly admin: boolean;
+  /**
+   * Id of the last event this document includes. The page opens the event
+   * stream with `?since=` this id, so nothing published between the two
+   * requests is lost (it is replayed) and nothing is applied twice.
+   */
+  readonly lastEventId: string;
 }
 
 /**
  * Server-sent events on `GET /view/api/events` (and `/admin/api/events`).
  * Each has an `id:` line ("<epoch>-<seq>") so a browser that reconnects
- * with `Last-Event-ID` gets what it missed from the replay ring, or a
+ * with `Last-Event-ID` (or opens the stream with `?since=` the state
+ * document's `lastEventId`) gets what it missed from the replay ring, or a
  * `resync` when the gap is too old.
  *
  * | event name | data |

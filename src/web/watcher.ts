@@ -22,7 +22,6 @@ import {
   type Event,
   FrontendEventSchema,
   FrontendInfoSchema,
-  HealthCheckInfoSchema,
   LogEventSchema,
   VPPInfoSchema,
   VPPLBStateSchema,
@@ -125,7 +124,6 @@ export class DaemonWatcher {
   #scope: ScopeInfo;
   #frontends: Json[] = [];
   #backends: Json[] = [];
-  #healthchecks: Json[] = [];
   #vpp?: Json;
   #vppError?: string;
   #lbState?: Json;
@@ -158,7 +156,6 @@ export class DaemonWatcher {
       scope: this.#scope,
       frontends: this.#frontends,
       backends: this.#backends,
-      healthchecks: this.#healthchecks,
       vpp: this.#vpp,
       vppError: this.#vppError,
       lbState: this.#lbState,
@@ -303,6 +300,9 @@ export class DaemonWatcher {
           replaceByName(this.#backends, info);
           this.#sent.set(`b/${ev.backend}`, backendKey(info));
         }
+        // from == to: the stream's opening snapshot. Browsers get it all at
+        // once through the `resync` of the refresh that follows a connect.
+        if (ev.transition?.from === ev.transition?.to) break;
         this.#opts.publish("backend", {
           scope: this.id,
           event: pj(BackendEventSchema, ev),
@@ -319,6 +319,7 @@ export class DaemonWatcher {
           replaceByName(this.#frontends, info);
           this.#sent.set(`f/${ev.frontend}`, JSON.stringify(info));
         }
+        if (ev.from === ev.to) break; // the opening snapshot, as above
         this.#opts.publish("frontend", {
           scope: this.id,
           event: pj(FrontendEventSchema, ev),
@@ -393,7 +394,8 @@ export class DaemonWatcher {
   /**
    * Tells browsers what changed since they were last told: a `resync`
    * (they refetch the state document) after a (re)connect or when the set
-   * of frontends, backends or health checks or the VPP info changed;
+   * of frontends or backends, the VPP info or the reason it is missing
+   * changed;
    * otherwise one `frontend` / `backend` event (from == to) per changed
    * item and an `lbstate` event when the VPP lb state changed.
    */
@@ -402,7 +404,6 @@ export class DaemonWatcher {
     const shape = JSON.stringify([
       names(this.#frontends),
       names(this.#backends),
-      this.#healthchecks,
       this.#vpp ?? null,
       this.#vppError ?? null,
     ]);
@@ -458,11 +459,10 @@ export class DaemonWatcher {
     const conn = this.connection;
     if (!conn) return;
     const c = conn.client;
-    const [ver, fes, bes, hcs, vpp, lb] = await Promise.allSettled([
+    const [ver, fes, bes, vpp, lb] = await Promise.allSettled([
       c.getVersion({}, this.#callOpts()),
       c.listFrontends({}, this.#callOpts()),
       c.listBackends({}, this.#callOpts()),
-      c.listHealthChecks({}, this.#callOpts()),
       c.getVPPInfo({}, this.#callOpts()),
       c.getVPPLBState({}, this.#callOpts()),
     ]);
@@ -478,11 +478,6 @@ export class DaemonWatcher {
     if (bes.status === "fulfilled") {
       this.#backends = bes.value.backends.map((b) => pj(BackendInfoSchema, b));
     }
-    if (hcs.status === "fulfilled") {
-      this.#healthchecks = hcs.value.healthchecks.map((h) =>
-        pj(HealthCheckInfoSchema, h)
-      );
-    }
     if (vpp.status === "fulfilled") {
       this.#vpp = pj(VPPInfoSchema, vpp.value);
       this.#vppError = undefined;
@@ -493,7 +488,7 @@ export class DaemonWatcher {
     this.#lbState = lb.status === "fulfilled"
       ? pj(VPPLBStateSchema, lb.value)
       : undefined;
-    const failed = [fes, bes, hcs].find((r) => r.status === "rejected");
+    const failed = [fes, bes].find((r) => r.status === "rejected");
     if (failed && failed.status === "rejected") {
       this.#opts.log.warn("refresh-failed", {
         server: this.id,
@@ -505,7 +500,10 @@ export class DaemonWatcher {
 }
 
 /** Protobuf JSON of an API message, as the SPA contract describes. */
-function pj<D extends DescMessage>(schema: D, msg: MessageShape<D>): Json {
+export function pj<D extends DescMessage>(
+  schema: D,
+  msg: MessageShape<D>,
+): Json {
   return toJson(schema, msg, JSON_OPTS) as Json;
 }
 

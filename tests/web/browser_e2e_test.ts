@@ -69,7 +69,11 @@ Deno.test({
       const dialog = admin.locator("dialog.confirm[open]");
       await dialog.waitFor();
       const text = await dialog.locator("#confirm-text").textContent() ?? "";
-      assert.ok(text.length > 20, `the dialog explains the effect: "${text}"`);
+      // It says in words what happens to traffic.
+      assert.match(
+        text,
+        /^Pause a: health checks stop .*keeps its current weight/,
+      );
       await dialog.locator("button[type=submit]").click();
       const { client, close } = connectMaglev(one.grpcAddr);
       try {

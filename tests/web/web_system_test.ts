@@ -5,8 +5,9 @@
 import assert from "node:assert/strict";
 import { connectMaglev } from "../../src/api/client.ts";
 import { startDaemon } from "../helpers/fixture.ts";
-import { freePort, MaglevProcess, startWebProcess } from "../helpers/maglev.ts";
+import { freePort, runMaglev, startWebProcess } from "../helpers/maglev.ts";
 import type { ActivityEvent } from "../../src/web/types.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 interface SseEvent {
   id?: string;
@@ -100,20 +101,6 @@ class SseReader {
   }
 }
 
-async function waitFor<T>(
-  f: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 interface ScopeJson {
   scope: { id: string; connected: boolean; error?: string };
   backends: { name: string; state: string }[];
@@ -146,17 +133,24 @@ Deno.test({
       await t.step(
         "state shows both scopes, one down with an error",
         async () => {
-          const doc = await waitFor(async () => {
-            const r = await fetch(`${base}/view/api/state`);
-            const j = await r.json() as { admin: boolean; scopes: ScopeJson[] };
-            const live = j.scopes.find((s) => s.scope.id === d.grpcAddr);
-            // Backends come with the event stream's snapshot; the VPP info
-            // with the refresh that follows it.
-            return live?.scope.connected && live.backends.length === 3 &&
-                live.vppError !== undefined
-              ? j
-              : undefined;
-          }, "connected scope with backends and VPP info");
+          const doc = await waitFor(
+            "connected scope with backends and VPP info",
+            async () => {
+              const r = await fetch(`${base}/view/api/state`);
+              const j = await r.json() as {
+                admin: boolean;
+                scopes: ScopeJson[];
+              };
+              const live = j.scopes.find((s) => s.scope.id === d.grpcAddr);
+              // Backends come with the event stream's snapshot; the VPP info
+              // with the refresh that follows it.
+              return live?.scope.connected && live.backends.length === 3 &&
+                  live.vppError !== undefined
+                ? j
+                : undefined;
+            },
+            10_000,
+          );
           assert.equal(doc.admin, false);
           assert.equal(doc.scopes.length, 2);
           const live = doc.scopes[0];
@@ -239,6 +233,17 @@ Deno.test({
         const ev = await again.wait((e) => e.id === backendEventId, "replayed");
         assert.equal(ev.event, "backend");
         assert.ok(!again.events.some((e) => e.event === "resync"));
+        // The page's first connect: ?since= the state document's id.
+        const fresh = await SseReader.open(
+          `${base}/view/api/events?since=${before}`,
+        );
+        readers.push(fresh);
+        assert.equal(
+          (await fresh.wait((e) => e.id === backendEventId, "since")).event,
+          "backend",
+        );
+        const doc = await (await fetch(`${base}/view/api/state`)).json();
+        assert.match(doc.lastEventId, /^\d+-\d+$/);
         const stale = await SseReader.open(`${base}/view/api/events`, "1-1");
         readers.push(stale);
         await stale.wait((e) => e.event === "resync", "resync");
@@ -401,7 +406,6 @@ Deno.test({
 });
 
 Deno.test("web: bad credentials file is a clear start-up error", async () => {
-  const { runMaglev } = await import("../helpers/maglev.ts");
   const r = await runMaglev([
     "web",
     "--credentials-file",
@@ -420,17 +424,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const d = await startDaemon();
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const web = new MaglevProcess([
-      "web",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--server",
-      d.grpcAddr,
-      "--log-format",
-      "json",
-    ]);
+    const { web, base } = startWebProcess([d.grpcAddr]);
     let sse: SseReader | undefined;
     try {
       await web.waitForRecord((r) => r.msg === "daemon-connected", "connect");

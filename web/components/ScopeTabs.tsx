@@ -33,7 +33,11 @@ export function ScopeTabs() {
             tabIndex={sel ? 0 : -1}
             onClick={() => chooseScope(s.scope.id)}
             onKeyDown={(e) => onKey(e, i)}
-            title={up ? "connected" : `disconnected: ${s.scope.error ?? ""}`}
+            title={up
+              ? `connected${
+                s.scope.version ? `: maglev ${s.scope.version}` : ""
+              }`
+              : `disconnected: ${s.scope.error ?? ""}`}
           >
             <span
               class={`dot ${up ? "dot-up" : "dot-down"}`}
