@@ -7,7 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { connectMaglev } from "../src/api/client.ts";
-import { monotonicUsec } from "../src/daemon/notify.ts";
+import {
+  formatNotify,
+  monotonicUsec,
+  notifySocketAddress,
+  unixDatagramTransport,
+} from "../src/daemon/notify.ts";
 import { freePort, startDaemonProcess } from "./helpers/maglev.ts";
 import { NotifyListener } from "./helpers/notify_listener.ts";
 
@@ -158,8 +163,26 @@ Deno.test("daemon under NOTIFY_SOCKET: READY after listeners, watchdog pings, RE
       "STOPPING=1",
       stopFrom,
     );
+    // The daemon is gone; a marker sent now arrives after anything it sent,
+    // so the listener has relayed everything once the marker is in.
+    const addr = notifySocketAddress(notify.address);
+    assert.ok(typeof addr !== "string", addr as string);
+    const marker = unixDatagramTransport(addr);
+    try {
+      assert.equal(
+        marker.send(new TextEncoder().encode(formatNotify({ MARKER: 1 }))),
+        undefined,
+      );
+    } finally {
+      marker.close();
+    }
+    const end = await notify.waitFor(
+      (m) => m.fields.get("MARKER") === "1",
+      "the test's marker",
+      stopping + 1,
+    );
     assert.deepEqual(
-      notify.messages.slice(stopping + 1).map((m) => m.data),
+      notify.messages.slice(stopping + 1, end).map((m) => m.data),
       [],
       "nothing after STOPPING=1 (the watchdog timer is gone)",
     );

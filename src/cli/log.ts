@@ -23,11 +23,6 @@ export const LOG_LEVELS: readonly LogLevel[] = [
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-/** Numeric rank of a level, for comparisons. */
-export function levelRank(level: LogLevel): number {
-  return RANK[level];
-}
-
 /** One log record. `msg` is a stable kebab-case event name. */
 export interface LogRecord {
   readonly timeMs: number;

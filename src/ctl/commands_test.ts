@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { waitFor } from "../../tests/helpers/wait.ts";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
@@ -220,7 +221,7 @@ Deno.test("watch events: a key press (the signal) ends it with status 0", async 
   const stop = new AbortController();
   const { ctx, out, err } = ctxWith(w.client, stop.signal);
   const running = execute(cmd("watch events"), ctx);
-  while (out.length < 3) await new Promise((r) => setTimeout(r, 1));
+  await waitFor("three events printed", () => out.length >= 3 || undefined);
   stop.abort();
   assert.equal((await running).code, 0);
   assert.equal(w.state.cancelled, true);

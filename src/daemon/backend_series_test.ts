@@ -99,9 +99,14 @@ Deno.test("backend series: forgotten backends lose their series, the exposition 
   s.probe("gone", "icmp", true, "L3OK", 0.001);
   s.probe("kept", "icmp", true, "L3OK", 0.001);
   s.forget(["gone"]);
-  const text = (await collect(s.write(views(["kept"]), 5000))).join("");
-  assert.doesNotMatch(text, /backend="gone"/);
-  assert.match(text, /backend="kept"/);
+  // Still listed (its gauges come from the checker), but no counters left.
+  const text = (await collect(s.write(views(["gone", "kept"]), 5000))).join("");
+  assert.doesNotMatch(text, /maglev_probe_total\{backend="gone"/);
+  assert.doesNotMatch(
+    text,
+    /maglev_probe_duration_seconds_count\{backend="gone"/,
+  );
+  assert.match(text, /maglev_probe_total\{backend="kept"/);
   await assertPromtoolClean(text);
   // With no backends at all: only HELP/TYPE lines, still valid.
   await assertPromtoolClean(

@@ -23,6 +23,7 @@ import {
 } from "../health/frontend.ts";
 import { initialProbeDelay, nextProbeDelay } from "../health/schedule.ts";
 import type { FrontendState, Transition } from "../health/types.ts";
+import { failureCode } from "../probe/deadline.ts";
 import type { Prober, ProbeResult } from "../probe/types.ts";
 import type { EventBus } from "./events.ts";
 
@@ -513,7 +514,7 @@ export class Checker {
       // Probers promise never to throw; if one does, count it as a failure.
       result = {
         ok: false,
-        code: r.check.type === "icmp" ? "L3CON" : "L4CON",
+        code: failureCode(r.check.type),
         text: `internal probe error: ${e instanceof Error ? e.message : e}`,
         durationMs: this.#mono() - start,
       };

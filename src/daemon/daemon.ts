@@ -4,7 +4,7 @@
  * around it; system tests drive it directly or as a process.
  */
 import type { Logger } from "../cli/log.ts";
-import { type HostPort, serveOn } from "../cli/addr.ts";
+import { formatHostPort, type HostPort, serveOn } from "../cli/addr.ts";
 import { loadConfigFile } from "../config/load.ts";
 import type { Config, ConfigError, ConfigErrorKind } from "../config/types.ts";
 import { createProber } from "../probe/mod.ts";
@@ -145,7 +145,7 @@ export class Daemon {
       });
       const a = this.#api.address;
       this.log.info("grpc-listening", {
-        addr: `${a.hostname}:${a.port}`,
+        addr: formatHostPort(a),
         reflection: this.#opts.reflection ?? true,
       });
     }
@@ -157,8 +157,7 @@ export class Daemon {
         (req) => this.#serveMetrics(req),
       );
       this.log.info("metrics-listening", {
-        addr:
-          `${this.#metricsServer.addr.hostname}:${this.#metricsServer.addr.port}`,
+        addr: formatHostPort(this.#metricsServer.addr),
       });
     }
   }
@@ -219,6 +218,7 @@ export class Daemon {
           `${e.line ? `${e.line}:${e.col}: ` : ""}${e.path}: ${e.message}`
         ),
       });
+      this.bus.publish({ type: "reload", refused: loaded.kind });
       return { ok: false, kind: loaded.kind, errors: loaded.errors };
     }
     const prevNetns = this.config.healthchecker.netns;
@@ -238,6 +238,7 @@ export class Daemon {
       });
     }
     void this.vpp?.reloaded();
+    this.bus.publish({ type: "reload" });
     return { ok: true, summary };
   }
 

@@ -35,6 +35,15 @@ export interface WeightsEvent {
   readonly atMs: number;
 }
 
+/**
+ * A config reload finished, however it was asked for (SIGHUP or the API):
+ * `refused` names the stage that refused the file (parse or semantic).
+ */
+export interface ReloadEvent {
+  readonly type: "reload";
+  readonly refused?: "parse" | "semantic";
+}
+
 /** A log record, for subscribers that asked for logs. */
 export interface LogEvent {
   readonly type: "log";
@@ -46,6 +55,7 @@ export type DaemonEvent =
   | BackendEvent
   | FrontendEvent
   | WeightsEvent
+  | ReloadEvent
   | LogEvent;
 
 /** A consumer of bus events. */

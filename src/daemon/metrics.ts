@@ -156,11 +156,6 @@ export class DaemonMetrics implements ProbeObserver {
     });
   }
 
-  /** The whole exposition as one string (tests, tools). */
-  async text(): Promise<string> {
-    return await new Response(this.render()).text();
-  }
-
   /** Content-Type of the exposition. */
   get contentType(): string {
     return this.registry.contentType;

@@ -144,11 +144,6 @@ export function unixDatagramTransport(
   };
 }
 
-const CLOCK_SYMBOLS = {
-  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
-} as const;
-let clockLib: Deno.DynamicLibrary<typeof CLOCK_SYMBOLS> | undefined;
-
 /**
  * CLOCK_MONOTONIC in microseconds, as MONOTONIC_USEC= wants it. systemd
  * compares it with the time it sent the reload signal, so it must be the
@@ -156,10 +151,9 @@ let clockLib: Deno.DynamicLibrary<typeof CLOCK_SYMBOLS> | undefined;
  * Throws when libc cannot be reached through FFI.
  */
 export function monotonicUsec(): bigint {
-  clockLib ??= Deno.dlopen("libc.so.6", CLOCK_SYMBOLS);
   // struct timespec on 64-bit Linux: tv_sec and tv_nsec, two int64.
   const ts = new BigInt64Array(2);
-  if (clockLib.symbols.clock_gettime(CLOCK_MONOTONIC, ts) !== 0) {
+  if (libc().clock_gettime(CLOCK_MONOTONIC, ts) !== 0) {
     throw new Error(`clock_gettime: ${strerror(errno())}`);
   }
   return ts[0] * 1_000_000n + ts[1] / 1_000n;

@@ -169,18 +169,16 @@ export async function runDaemon(
 
   const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
   // Kept in STATUS= until a reload succeeds: `systemctl status` is where an
-  // operator looks after `systemctl reload`.
+  // operator looks after `systemctl reload` (or `maglev ctl config reload`).
   let reloadNote = "";
   const summary = () => statusSummary(daemon.checker.backends()) + reloadNote;
   const onHup = () => {
     log.info("reload-requested", { signal: "SIGHUP" });
     notifier.reloading();
-    void daemon.reload().then((r) => {
-      reloadNote = r.ok
-        ? ""
-        : `; last reload refused: ${r.kind} errors in ${configPath}`;
-      notifier.reloaded(summary());
-    });
+    daemon.reload()
+      .catch((e) => log.error("config-reload-failed", { error: e }))
+      // READY=1 whatever happened: systemd must not stay in "reloading".
+      .finally(() => notifier.reloaded(summary()));
   };
   const onTerm = () => stop("SIGTERM");
   const onInt = () => stop("SIGINT");
@@ -204,7 +202,14 @@ export async function runDaemon(
       schedulerProgress(daemon.checker.backends(), daemon.checker.lastProgress),
   );
   const unsubscribe = daemon.bus.subscribe((e) => {
-    if (e.type === "backend") notifier.statusSoon(summary);
+    if (e.type === "reload") {
+      reloadNote = e.refused
+        ? `; last reload refused: ${e.refused} errors in ${configPath}`
+        : "";
+    }
+    if (e.type === "backend" || e.type === "reload") {
+      notifier.statusSoon(summary);
+    }
   });
   const signal = await stopped;
   log.info("stopping", { signal });

@@ -261,7 +261,8 @@ export class DaemonVpp {
   /** Syncs once at each warmup phase change (min: release, max: everything). */
   #armWarmup(): void {
     const r = this.#reconciler;
-    if (!r) return;
+    // A warmup sync can finish after stop() cleared the timers.
+    if (!r || this.#stopped) return;
     const next = r.warmup.nextChangeIn(performance.now());
     if (next === undefined) return;
     this.#timers.push(setTimeout(async () => {

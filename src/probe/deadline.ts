@@ -4,6 +4,7 @@
  * waiting; at the deadline the verdict is given at once and whatever the body
  * holds open is closed, so a stuck socket can never stretch a probe.
  */
+import type { HealthCheckType } from "../config/types.ts";
 import type { ProbeCode } from "../health/types.ts";
 import type { ProbeResult } from "./types.ts";
 
@@ -21,12 +22,6 @@ export interface Phase {
   readonly waiting: string;
 }
 
-/** ICMP echo. */
-export const PHASE_L3: Phase = {
-  timeout: "L3TOUT",
-  fail: "L3CON",
-  waiting: "waiting for echo reply",
-};
 /** TCP connect. */
 export const PHASE_L4: Phase = {
   timeout: "L4TOUT",
@@ -87,6 +82,11 @@ export function closeQuietly(c: Closer): void {
   } catch {
     // already closed
   }
+}
+
+/** Code for a probe of `type` that failed before reaching its target. */
+export function failureCode(type: HealthCheckType): ProbeCode {
+  return type === "icmp" ? "L3CON" : "L4CON";
 }
 
 /** A result with `ok` derived from the code. */

@@ -1,6 +1,7 @@
 /**
  * The few libc calls the probes need (raw ICMP sockets, entering a network
- * namespace), bound once per thread through Deno FFI. Only this file and the
+ * namespace) and the daemon's systemd notifier (a datagram socket, the
+ * monotonic clock), bound once per thread through Deno FFI. Only this file and the
  * ICMP/netns modules know about pointers and errno.
  */
 
@@ -26,6 +27,7 @@ const SYMBOLS = {
   setns: { parameters: ["i32", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
 } as const;
 
 /** The bound libc symbols (see `SYMBOLS`). */

@@ -2,9 +2,8 @@
  * The prober for the namespace the current thread lives in: dispatches each
  * probe to its type's implementation. The netns worker runs one of these.
  */
-import type { HealthCheckConfig, HealthCheckType } from "../config/types.ts";
-import type { ProbeCode } from "../health/types.ts";
-import { errorText, makeResult } from "./deadline.ts";
+import type { HealthCheckConfig } from "../config/types.ts";
+import { errorText, failureCode, makeResult } from "./deadline.ts";
 import { probeHttp } from "./http.ts";
 import { IcmpProber } from "./icmp.ts";
 import { probeTcp } from "./tcp.ts";
@@ -15,11 +14,6 @@ import type { Prober, ProbeResult, ProbeTarget } from "./types.ts";
 export interface LocalProberOptions {
   /** Trusted CA certificates (PEM), replacing the default roots. */
   readonly caCerts?: readonly string[];
-}
-
-/** Code for a probe of `type` that failed before reaching its target. */
-export function failureCode(type: HealthCheckType): ProbeCode {
-  return type === "icmp" ? "L3CON" : "L4CON";
 }
 
 /** Probes from the current network namespace. */

@@ -8,8 +8,7 @@
  */
 import type { HealthCheckConfig } from "../config/types.ts";
 import type { ProbeCode } from "../health/types.ts";
-import { makeResult } from "./deadline.ts";
-import { failureCode } from "./local.ts";
+import { failureCode, makeResult } from "./deadline.ts";
 import {
   type FromNetnsWorker,
   invalidNetnsName,

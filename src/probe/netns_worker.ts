@@ -7,7 +7,7 @@
  * name, see NETNS_WORKER_PREFIX).
  */
 import type { HealthCheckConfig } from "../config/types.ts";
-import { errorText, makeResult } from "./deadline.ts";
+import { errorText, failureCode, makeResult } from "./deadline.ts";
 import {
   CLONE_NEWNET,
   cString,
@@ -20,7 +20,7 @@ import {
   O_RDONLY,
   strerror,
 } from "./libc.ts";
-import { failureCode, LocalProber } from "./local.ts";
+import { LocalProber } from "./local.ts";
 import type { ProbeResult, ProbeTarget } from "./types.ts";
 
 /** Worker names start with this, followed by the namespace name. */

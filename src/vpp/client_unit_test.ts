@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { waitFor } from "../../tests/helpers/wait.ts";
 import {
   type ApiDirection,
   type ApiResult,
@@ -240,11 +241,16 @@ Deno.test("client: timeouts reject, late replies are dropped, a keepalive checks
   );
   assert.ok(Date.now() - t0 >= 95);
   h.fake.inject(late!);
-  await new Promise((r) => setTimeout(r, 50));
-  assert.ok(h.logs.some((l) => l.msg === "vpp-api-recv-unmatched"));
-  const pingsAfter =
-    h.fake.sent.filter((s) => s.name === "control_ping").length;
-  assert.ok(pingsAfter > pingsBefore, "a timeout triggers a keepalive");
+  await waitFor(
+    "the late reply logged as unmatched",
+    () => h.logs.some((l) => l.msg === "vpp-api-recv-unmatched") || undefined,
+  );
+  await waitFor(
+    "a keepalive after the timeout",
+    () =>
+      h.fake.sent.filter((s) => s.name === "control_ping").length >
+        pingsBefore || undefined,
+  );
   assert.equal(
     h.client.connected,
     true,
@@ -438,7 +444,8 @@ Deno.test("client: close does not wait for a slow vac_connect; it disconnects wh
     "close returned before the connect finished",
   );
   assert.equal(await waiting, "the VPP client was closed");
-  await new Promise((r) => setTimeout(r, 400));
+  // The connect (300 ms) finishes after close returned; it must be undone.
+  await waitFor("the late connect undone", () => fake.disconnects || undefined);
   assert.equal(fake.connects, 1);
   assert.equal(fake.linked, false, "the late connect was undone");
   assert.equal(fake.disconnects, 1);
