@@ -1,7 +1,7 @@
 /**
- * Build identity. `tools/bundle.ts` rewrites these three constants in the
- * bundled output; from source they say "dev" so a running daemon never
- * pretends to be a release.
+ * Build identity. `tools/bundle.ts` stamps COMMIT and BUILD_DATE into the
+ * bundled output; from source they say "unknown", so a daemon run from a
+ * checkout never pretends to be a release.
  */
 export const VERSION = "0.1.0";
 /** Git commit the build came from, or "unknown" when run from source. */

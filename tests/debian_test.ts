@@ -837,6 +837,15 @@ Deno.test({
         await t.step(
           "dpkg -P leaves nothing behind but the system user",
           async () => {
+            // The units' caches, as systemd would have made them: the purge
+            // must take them along.
+            const caches = [
+              "/var/cache/vpp-maglev",
+              "/var/cache/private/vpp-maglev-web",
+            ];
+            for (const c of caches) {
+              await Deno.mkdir(`${c}/deno`, { recursive: true });
+            }
             await mustRun("dpkg", ["--purge", PACKAGE]);
             for (
               const p of [
@@ -844,7 +853,7 @@ Deno.test({
                 "/etc/vpp-maglev",
                 "/usr/lib/vpp-maglev",
                 "/usr/share/doc/vpp-maglev",
-                "/var/cache/vpp-maglev",
+                ...caches,
                 "/etc/systemd/system/multi-user.target.wants/vpp-maglev.service",
                 "/var/lib/systemd/deb-systemd-helper-enabled/vpp-maglev.service.dsh-also",
                 "/var/lib/systemd/deb-systemd-helper-enabled/vpp-maglev-web.service.dsh-also",
