@@ -28,6 +28,11 @@ import {
   shlibsDepends,
   UNITS,
 } from "../tools/pkg_deb.ts";
+import {
+  type CommandOutput,
+  requireTools,
+  runCommand,
+} from "./helpers/command.ts";
 import { freePort } from "./helpers/maglev.ts";
 import { waitFor } from "./helpers/wait.ts";
 
@@ -35,72 +40,29 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const DEBIAN = `${ROOT}debian`;
 const BUILD_TIMEOUT_MS = 600_000;
 const CONFFILES = ["/etc/default/vpp-maglev", "/etc/vpp-maglev/maglev.yaml"];
-const dec = new TextDecoder();
 
-/** Every tool the end-to-end test runs → the Debian package providing it. */
-const TOOLS: Readonly<Record<string, string>> = {
-  "dpkg": "dpkg",
-  "dpkg-deb": "dpkg",
-  "lintian": "lintian",
-  "systemd-analyze": "systemd",
-  "man": "man-db",
-  "readelf": "binutils",
-  "adduser": "adduser",
-  "setpriv": "util-linux",
-  "unshare": "util-linux",
-  "deb-systemd-helper": "init-system-helpers",
-  "gzip": "gzip",
-};
-
-/** Throws one message naming every missing tool and its Debian package. */
-function requireTools(): void {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").concat([
-    "/usr/sbin",
-    "/sbin",
-  ]);
-  const missing = Object.entries(TOOLS).filter(([tool]) =>
-    !dirs.some((d) => {
-      try {
-        return Deno.statSync(`${d}/${tool}`).isFile;
-      } catch {
-        return false;
-      }
-    })
-  );
-  if (missing.length > 0) {
-    throw new Error(
-      "missing tools: " +
-        missing.map(([t, p]) => `${t} (install the Debian package "${p}")`)
-          .join(", "),
-    );
-  }
-}
-
-interface Ran {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+/** Every tool the end-to-end test runs (command.ts knows their packages). */
+const TOOLS = [
+  "dpkg",
+  "dpkg-deb",
+  "lintian",
+  "systemd-analyze",
+  "man",
+  "readelf",
+  "adduser",
+  "setpriv",
+  "unshare",
+  "deb-systemd-helper",
+  "gzip",
+];
 
 /** Runs a command to completion; never throws on a non-zero exit. */
-async function run(
+function run(
   cmd: string,
   args: readonly string[],
   opts: { env?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<Ran> {
-  const out = await new Deno.Command(cmd, {
-    args: [...args],
-    env: opts.env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000),
-  }).output();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
+): Promise<CommandOutput> {
+  return runCommand(cmd, args, { timeoutMs: 120_000, ...opts });
 }
 
 /** Like run, but fails the test with the output on a non-zero exit. */
@@ -108,7 +70,7 @@ async function mustRun(
   cmd: string,
   args: readonly string[],
   opts: { env?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<Ran> {
+): Promise<CommandOutput> {
   const r = await run(cmd, args, opts);
   assert.equal(
     r.code,
@@ -633,7 +595,7 @@ Deno.test({
   // fetch() keep-alive connections to the daemon are closed by its exit.
   sanitizeResources: false,
   async fn(t) {
-    requireTools();
+    requireTools(TOOLS);
     assert.equal(
       Deno.uid(),
       0,

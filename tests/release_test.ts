@@ -6,6 +6,8 @@
  * compile task's error when its runtime base is missing.
  */
 import assert from "node:assert/strict";
+import { type CommandOutput, runCommand } from "./helpers/command.ts";
+import { serve } from "./helpers/listeners.ts";
 import { freePort, MAGLEV_ROOT, MaglevProcess } from "./helpers/maglev.ts";
 import { VERSION } from "../src/version.ts";
 
@@ -25,54 +27,19 @@ function bareEnv(): Record<string, string> {
   return { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1" };
 }
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Starts a long-running artefact program from `cwd` with the bare env. */
 function artefact(exe: string, args: string[], cwd: string): MaglevProcess {
   return MaglevProcess.exec(exe, args, { cwd, clearEnv: true, env: bareEnv() });
 }
 
-/** Runs an artefact program to completion from `cwd`. */
-async function run(exe: string, args: string[], cwd: string): Promise<Ran> {
-  const out = await new Deno.Command(exe, {
-    args,
+/** Runs an artefact program to completion from `cwd` with the bare env. */
+function run(exe: string, args: string[], cwd: string): Promise<CommandOutput> {
+  return runCommand(exe, args, {
     cwd,
     clearEnv: true,
     env: bareEnv(),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
-
-/** A TCP listener on 127.0.0.1 that accepts and closes: a tcp check's target. */
-function tcpTarget(): { port: number; close(): Promise<void> } {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) conn.close();
-    } catch {
-      // closed
-    }
-  })();
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    async close() {
-      listener.close();
-      await accepting;
-    },
-  };
+    timeoutMs: RUN_TIMEOUT_MS,
+  });
 }
 
 function daemonConfig(tcpPort: number): string {
@@ -198,7 +165,11 @@ Deno.test("release: the bundle directory runs from anywhere through its launcher
     await t.step(
       "maglevd, maglevc and maglevd-frontend work together",
       async () => {
-        const target = tcpTarget();
+        // Accepts and closes: a tcp check's target.
+        const target = serve({
+          hostname: "127.0.0.1",
+          handler: async () => {},
+        });
         const config = `${tmp}/maglev.yaml`;
         await Deno.writeTextFile(config, daemonConfig(target.port));
         const grpc = `127.0.0.1:${freePort()}`;

@@ -14,11 +14,57 @@ const decoder = new TextDecoder();
 
 /** Which package provides the tools the tests use (Debian 12 names). */
 const PACKAGES: Record<string, string> = {
-  ip: "iproute2",
-  openssl: "openssl",
-  setpriv: "util-linux",
-  sysctl: "procps",
+  "ip": "iproute2",
+  "openssl": "openssl",
+  "setpriv": "util-linux",
+  "unshare": "util-linux",
+  "sysctl": "procps",
+  "dpkg": "dpkg",
+  "dpkg-deb": "dpkg",
+  "lintian": "lintian",
+  "systemd-analyze": "systemd",
+  "man": "man-db",
+  "readelf": "binutils",
+  "adduser": "adduser",
+  "deb-systemd-helper": "init-system-helpers",
+  "gzip": "gzip",
 };
+
+/** Options of runCommand / mustRun. */
+export interface CommandOptions {
+  readonly stdin?: string;
+  readonly env?: Record<string, string>;
+  /** With `env`: pass only it, nothing of this process's environment. */
+  readonly clearEnv?: boolean;
+  readonly cwd?: string;
+  /** Kill the command after this long (it then fails). */
+  readonly timeoutMs?: number;
+}
+
+/** Throws one message naming every missing tool and its Debian package. */
+export function requireTools(tools: readonly string[]): void {
+  const dirs = (Deno.env.get("PATH") ?? "").split(":").concat([
+    "/usr/sbin",
+    "/sbin",
+  ]);
+  const missing = tools.filter((tool) =>
+    !dirs.some((d) => {
+      try {
+        return Deno.statSync(`${d}/${tool}`).isFile;
+      } catch {
+        return false;
+      }
+    })
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      "missing tools: " +
+        missing.map((t) =>
+          PACKAGES[t] ? `${t} (install the Debian package "${PACKAGES[t]}")` : t
+        ).join(", "),
+    );
+  }
+}
 
 /**
  * Runs `cmd args...` to completion and returns its output; throws a clear
@@ -27,7 +73,7 @@ const PACKAGES: Record<string, string> = {
 export async function runCommand(
   cmd: string,
   args: readonly string[],
-  opts: { stdin?: string; env?: Record<string, string> } = {},
+  opts: CommandOptions = {},
 ): Promise<CommandOutput> {
   let child: Deno.ChildProcess;
   try {
@@ -37,6 +83,11 @@ export async function runCommand(
       stdout: "piped",
       stderr: "piped",
       env: opts.env,
+      clearEnv: opts.clearEnv,
+      cwd: opts.cwd,
+      signal: opts.timeoutMs === undefined
+        ? undefined
+        : AbortSignal.timeout(opts.timeoutMs),
     }).spawn();
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
@@ -65,7 +116,7 @@ export async function runCommand(
 export async function mustRun(
   cmd: string,
   args: readonly string[],
-  opts: { stdin?: string; env?: Record<string, string> } = {},
+  opts: CommandOptions = {},
 ): Promise<string> {
   const out = await runCommand(cmd, args, opts);
   if (out.code !== 0) {
