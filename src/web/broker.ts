@@ -91,8 +91,17 @@ export class SseClient {
     const text = this.#queue.join("");
     this.#queue = [];
     this.#queuedBytes = 0;
-    controller.enqueue(encoder.encode(text));
-    if (this.#closed) controller.close();
+    // Decided before enqueue: handing a chunk to a response whose browser
+    // has gone can cancel the stream synchronously (Deno's HTTP server
+    // notices the dead connection right there), and a cancelled stream
+    // refuses close() and further enqueue() with a TypeError.
+    const end = this.#closed;
+    try {
+      controller.enqueue(encoder.encode(text));
+      if (end) controller.close();
+    } catch {
+      this.#finish("cancelled");
+    }
   }
 
   /** Queues text; drops the client when its queue is over the bound. */
@@ -125,7 +134,13 @@ export class SseClient {
     this.#wake = undefined;
     if (wake && this.#controller && (this.#queue.length > 0 || this.#closed)) {
       if (this.#queue.length > 0) this.#flush(this.#controller);
-      else if (this.closeReason !== "dropped") this.#controller.close();
+      else if (this.closeReason === "closed") {
+        try {
+          this.#controller.close();
+        } catch {
+          // cancelled by the browser meanwhile
+        }
+      }
     }
     wake?.();
   }

@@ -229,6 +229,8 @@ Deno.test({
       assert.equal(await zippy.getAttribute("aria-expanded"), "false");
       assert.equal(await stateOf(page, "a").count(), 0, "still collapsed");
       await ctx.close();
+    } catch (e) {
+      throw new Error(`${e}\nmaglev web's log:\n${web.tail(40)}`);
     } finally {
       await browser.close();
       await web.stop("SIGTERM");

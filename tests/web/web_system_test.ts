@@ -446,3 +446,60 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "web: browsers that go away mid-stream never take the server down",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // Fast probes: activity events go out every 0.5 s, so some of the
+    // disconnects below land while an event is being written to them.
+    await using d = await startDaemon({ interval: "10ms" });
+    const { web, base } = startWebProcess([d.grpcAddr]);
+    try {
+      await web.waitForRecord((r) => r.msg === "ready", "web ready");
+      let exited = false;
+      void web.exited.then(() => exited = true);
+      // A browser that stays, to see each activity event go out.
+      const watcher = await SseReader.open(`${base}/view/api/events`);
+      try {
+        // Rounds of 50 browsers that connect, then all leave at once; the
+        // next activity event (0.5 s) is written to connections that are
+        // gone before the server has noticed.
+        for (let round = 0; round < 8 && !exited; round++) {
+          const gone = await Promise.all(
+            Array.from({ length: 50 }, async () => {
+              const ac = new AbortController();
+              const res = await fetch(`${base}/view/api/events`, {
+                signal: ac.signal,
+              });
+              const reader = res.body!.getReader();
+              await reader.read();
+              return { ac, reader };
+            }),
+          );
+          for (const { ac, reader } of gone) {
+            ac.abort();
+            await reader.cancel().catch(() => {});
+          }
+          const seen = watcher.events.length;
+          await watcher.wait(
+            (e) => e.event === "activity" && watcher.events.indexOf(e) >= seen,
+            "the next activity event",
+          ).catch((e) => {
+            if (!exited) throw e;
+          });
+        }
+      } finally {
+        await watcher.close();
+      }
+      assert.equal(exited, false, `maglev web died:\n${web.tail()}`);
+      const h = await fetch(`${base}/healthz`);
+      assert.equal(h.status, 200);
+      await h.body?.cancel();
+    } finally {
+      const { status } = await web.stop("SIGTERM");
+      assert.equal(status.code, 0, web.tail());
+    }
+  },
+});
