@@ -1,13 +1,15 @@
 /**
- * Test support: reads the shared VPP reference files (golden vectors and
- * layouts) at test time, so the tests follow them rather than a copy.
+ * Test support: reads the VPP wire vectors (golden messages captured from a
+ * real VPP, and the message layouts) kept in tests/vpp/golden/. They live in
+ * the repository so that a clone anywhere passes its tests;
+ * tools/vpp_golden.ts maintains them.
  */
 
-/** `/work/shared/vpp/` seen from this file (src/vpp/ → ../../../shared/vpp/). */
-export const SHARED_VPP_DIR = new URL("../../../shared/vpp/", import.meta.url);
+/** tests/vpp/golden/, seen from this file. */
+export const GOLDEN_DIR = new URL("../../tests/vpp/golden/", import.meta.url);
 
-/** The golden directory. */
-export const GOLDEN_DIR = new URL("golden/", SHARED_VPP_DIR);
+/** The message layouts (offsets, sizes, wire types, CRCs), beside golden/. */
+export const LAYOUTS_FILE = new URL("../layouts.json", GOLDEN_DIR);
 
 /** A parsed JSON value. */
 export type Json =
@@ -25,7 +27,7 @@ function missing(what: URL, e: unknown): Error {
   return new Error(
     `VPP reference data not found at ${what.pathname} (${
       e instanceof Error ? e.message : e
-    }): the tests read /work/shared/vpp/ (README.md, layouts.json, golden/) relative to the repository; check it out beside the repo`,
+    }): the VPP codec tests read their vectors from tests/vpp/golden/ in this repository; restore it with git (git checkout -- tests/vpp/golden)`,
   );
 }
 

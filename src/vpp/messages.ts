@@ -3,9 +3,10 @@
  * its CRC, kind, fixed size and every field's offset and wire type. The
  * generic codec (codec.ts) reads and writes bytes from this table alone.
  *
- * Hand-transcribed from /work/shared/vpp/layouts.json (section 2.4 of the VPP
- * notes); messages_test.ts checks every name, CRC, size, offset and type
- * against that file, so a typo here fails a test rather than a VPP.
+ * Hand-transcribed from the layouts captured from a real VPP
+ * (tests/vpp/layouts.json); messages_test.ts checks every name, CRC, size,
+ * offset and type against that file, so a typo here fails a test rather than
+ * a VPP.
  */
 
 /**

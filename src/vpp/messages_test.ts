@@ -8,10 +8,10 @@ import {
   MESSAGES,
   nameCrc,
 } from "./messages.ts";
-import { asObject, type Json, readJson, SHARED_VPP_DIR } from "./_golden.ts";
+import { asObject, type Json, LAYOUTS_FILE, readJson } from "./_golden.ts";
 
 const LAYOUTS = asObject(
-  readJson(new URL("layouts.json", SHARED_VPP_DIR)),
+  readJson(LAYOUTS_FILE),
   "layouts.json",
 );
 
