@@ -95,6 +95,10 @@ interface WorkerScope {
   readonly name: string;
   postMessage(m: FromNetnsWorker): void;
   onmessage: ((ev: MessageEvent<ToNetnsWorker>) => void) | null;
+  addEventListener(
+    type: "error" | "unhandledrejection",
+    fn: (ev: Event & { message?: string; reason?: unknown }) => void,
+  ): void;
 }
 
 /**
@@ -106,6 +110,19 @@ export function runNetnsWorker(): void {
   const ns = scope.name.startsWith(NETNS_WORKER_PREFIX)
     ? scope.name.slice(NETNS_WORKER_PREFIX.length)
     : scope.name;
+  // An unexpected exception would make Deno print a raw stack trace on
+  // stderr (breaking --log-format json); report it to the parent instead,
+  // which fails the probes in flight and restarts the worker later.
+  const crashed = (ev: Event & { message?: string; reason?: unknown }) => {
+    ev.preventDefault();
+    const why = ev.message ?? errorText(ev.reason);
+    scope.postMessage({
+      t: "fail",
+      text: `netns "${ns}": worker failed: ${why}`,
+    });
+  };
+  scope.addEventListener("error", crashed);
+  scope.addEventListener("unhandledrejection", crashed);
   let failure: string | undefined;
   try {
     failure = enterNetns(ns);

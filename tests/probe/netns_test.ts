@@ -11,7 +11,8 @@
 import assert from "node:assert/strict";
 import { createProber, netnsProblem } from "../../src/probe/mod.ts";
 import { NetnsProber } from "../../src/probe/netns.ts";
-import type { Prober } from "../../src/probe/types.ts";
+import type { Prober, ProbeResult } from "../../src/probe/types.ts";
+import { runCommand } from "../helpers/command.ts";
 import { makeCheck } from "../helpers/checks.ts";
 import { refusedPort } from "../helpers/listeners.ts";
 import { requireIproute2, TestNetns } from "../helpers/netns.ts";
@@ -252,34 +253,43 @@ Deno.test("icmp without CAP_NET_RAW: clear error, then datagram fallback", async
   }
 });
 
-Deno.test("netns: a worker that dies fails the probe in flight, never hangs", async () => {
+/** Runs fixtures/crash_probe_main.ts with `worker`; its output and verdicts. */
+async function crashScenario(worker: string) {
   await using ns = await TestNetns.create();
-  const prober = new NetnsProber({
-    netns: ns.name,
-    workerUrl: new URL("./fixtures/crash_worker.ts", import.meta.url),
-    retryIntervalMs: 60000,
-  });
-  try {
-    // Generous timeout: under `deno test` the worker's first load includes
-    // type-checking it; the verdict must still come from the crash.
-    const r = await probeWithin(
-      prober,
-      "127.0.0.1",
-      makeCheck("tcp", { port: 1, timeoutMs: 10000 }),
-    );
-    assert.equal(r.code, "L4CON");
-    assert.match(r.text, /worker failed: .*crashed on purpose/);
-    // Within the retry interval, later probes fail at once with the same text.
-    const again = await probeWithin(
-      prober,
-      "127.0.0.1",
-      makeCheck("icmp", { timeoutMs: 2000 }),
-    );
-    assert.equal(again.code, "L3CON");
-    assert.ok(again.durationMs < 50);
-  } finally {
-    prober.close();
-  }
+  const script = new URL("./fixtures/crash_probe_main.ts", import.meta.url);
+  const out = await runCommand(Deno.execPath(), [
+    "run",
+    "-A",
+    script.pathname,
+    ns.name,
+    worker,
+  ], { timeoutMs: 30_000 });
+  assert.equal(out.code, 0, out.stderr);
+  const { first, again } = JSON.parse(out.stdout) as {
+    first: ProbeResult;
+    again: ProbeResult;
+  };
+  assert.equal(first.code, "L4CON");
+  assert.ok(first.durationMs < 10000, `took ${first.durationMs} ms`);
+  // Within the retry interval, later probes fail at once with the same text.
+  assert.equal(again.code, "L3CON");
+  assert.equal(again.text, first.text);
+  assert.ok(again.durationMs < 50);
+  return { stderr: out.stderr, text: first.text };
+}
+
+Deno.test("netns: a worker that dies fails the probe in flight, never hangs", async () => {
+  const r = await crashScenario("./crash_worker.ts");
+  assert.match(r.text, /worker failed: .*crashed on purpose/);
+  // Deno's worker runtime prints an uncaught error itself; it happens in a
+  // child process so that a passing suite shows no stack trace.
+  assert.match(r.stderr, /Uncaught \(in worker .*crashed on purpose/);
+});
+
+Deno.test("netns: an exception inside the real worker is reported, not printed", async () => {
+  const r = await crashScenario("./throwing_worker.ts");
+  assert.match(r.text, /worker failed: .*listener threw on purpose/);
+  assert.equal(r.stderr, "");
 });
 
 Deno.test("netns: a worker that never answers cannot stretch a probe", async () => {
