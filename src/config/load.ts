@@ -59,19 +59,32 @@ export async function loadConfigFile(
     const bytes = await Deno.readFile(path);
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (err) {
-    const why = err instanceof TypeError
-      ? "the file is not valid UTF-8 text"
-      : err instanceof Error
-      ? err.message.replace(/: (readfile|open) '.*'$/, "")
-      : String(err);
     return failed("parse", [
-      fileError(
-        path,
-        `cannot read config: ${why}; pass --config with the path of maglev.yaml`,
-      ),
+      fileError(path, `cannot read config: ${readFailure(err)}`),
     ]);
   }
   return parseConfigText(text, path, opts);
+}
+
+/**
+ * Why a config file could not be read, with what the operator should do:
+ * the path itself was given (flag, environment or default), so the hint is
+ * about the file, not about passing one.
+ */
+function readFailure(err: unknown): string {
+  if (err instanceof Deno.errors.NotFound) {
+    return "the file does not exist; check the path given with --config (or MAGLEV_CONFIG)";
+  }
+  if (err instanceof Deno.errors.IsADirectory) {
+    return "it is a directory; --config names the maglev.yaml file itself";
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return "permission denied; the daemon's user must be able to read it";
+  }
+  if (err instanceof TypeError) return "the file is not valid UTF-8 text";
+  return err instanceof Error
+    ? err.message.replace(/: (readfile|open) '.*'$/, "")
+    : String(err);
 }
 
 function failed(

@@ -390,7 +390,7 @@ Deno.test("loadConfigFile reads a file and reports a missing one at line 0", asy
     });
     assert.match(
       e.message,
-      /^cannot read config: No such file or directory \(os error 2\); pass --config/,
+      /^cannot read config: the file does not exist; check the path given with --config/,
     );
 
     const isDir = await loadConfigFile(dir);
@@ -398,7 +398,7 @@ Deno.test("loadConfigFile reads a file and reports a missing one at line 0", asy
     if (!isDir.ok) {
       assert.match(
         isDir.errors[0].message,
-        /^cannot read config: .*pass --config/,
+        /^cannot read config: it is a directory; --config names the maglev.yaml file/,
       );
     }
 
