@@ -11,6 +11,7 @@ import {
 } from "./helpers/maglev.ts";
 import { waitFor } from "./helpers/wait.ts";
 import { assertPromtoolClean } from "./helpers/promtool.ts";
+import { type TempDir, tempDir } from "./helpers/tmp.ts";
 
 function configFor(port: number, extraBackend = ""): string {
   return `maglev:
@@ -38,26 +39,30 @@ ${extraBackend}
 `;
 }
 
-async function tempConfig(text: string): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "maglev-test-" });
-  const path = `${dir}/maglev.yaml`;
+let configs = 0;
+
+/** Writes `text` as a new maglev.yaml inside `dir`; returns its path. */
+async function tempConfig(dir: TempDir, text: string): Promise<string> {
+  const path = `${dir.path}/${++configs}-maglev.yaml`;
   await Deno.writeTextFile(path, text);
   return path;
 }
 
 Deno.test("daemon --check: exit 0 valid, 1 parse error, 2 semantic error, clear lines", async () => {
-  const ok = await tempConfig(configFor(8080));
+  await using tmp = await tempDir("maglev-test-");
+  const ok = await tempConfig(tmp, configFor(8080));
   let r = await runMaglev(["daemon", "--check", "--vpp=false", "--config", ok]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /OK \(1 healthchecks, 1 backends, 1 frontends\)/);
 
-  const parse = await tempConfig("maglev:\n  backends:\n    x: [1, 2\n");
+  const parse = await tempConfig(tmp, "maglev:\n  backends:\n    x: [1, 2\n");
   r = await runMaglev(["daemon", "--check", "--vpp=false", "--config", parse]);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /maglev\.yaml:\d+:\d+: /);
   assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
 
   const semantic = await tempConfig(
+    tmp,
     configFor(8080).replace("healthcheck: web", "healthcheck: nope"),
   );
   r = await runMaglev([
@@ -106,13 +111,14 @@ Deno.test("daemon: bad invocations get one line and exit 2", async () => {
 });
 
 Deno.test("daemon: probes, serves promtool-clean metrics, reloads on SIGHUP, exits on SIGTERM within 2 s", async () => {
+  await using tmp = await tempDir("maglev-test-");
   const backend = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     () => new Response("OK"),
   );
   const port = backend.addr.port;
   const metricsPort = freePort();
-  const path = await tempConfig(configFor(port));
+  const path = await tempConfig(tmp, configFor(port));
   const p = new MaglevProcess([
     "daemon",
     "--config",
@@ -197,14 +203,15 @@ Deno.test("daemon: probes, serves promtool-clean metrics, reloads on SIGHUP, exi
 });
 
 Deno.test("daemon: SIGINT also exits cleanly, and a bad config refuses to start", async () => {
-  const path = await tempConfig(configFor(9));
+  await using tmp = await tempDir("maglev-test-");
+  const path = await tempConfig(tmp, configFor(9));
   const p = startDaemonProcess(path);
   await p.waitForRecord((r) => r.msg === "ready", "ready");
   const { status, ms } = await p.stop("SIGINT");
   assert.equal(status.code, 0);
   assert.ok(ms < 2000, `exit took ${ms}ms`);
 
-  const bad = await tempConfig(configFor(9).replace("rise: 1", "rise: 0"));
+  const bad = await tempConfig(tmp, configFor(9).replace("rise: 1", "rise: 0"));
   const r = await runMaglev(["daemon", "--config", bad, "--vpp=false"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /not starting: .* has semantic errors/);

@@ -367,3 +367,29 @@ Deno.test("ctl: a daemon killed mid-watch ends the watch with one line, exit 1",
     await d.close();
   }
 });
+
+Deno.test("ctl: `deno task -q maglev ctl --output json` prints only JSON on stdout", async () => {
+  await using d = await startDaemon({ backends: ["a"] });
+  // Through the task, as an operator's script would: the task's own steps
+  // (the dashboard build check) must keep stdout for the command.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "task",
+      "-q",
+      "maglev",
+      "ctl",
+      "--server",
+      d.grpcAddr,
+      "--output",
+      "json",
+      "show",
+      "backends",
+    ],
+    cwd: new URL("../../", import.meta.url).pathname,
+    stdin: "null",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const doc = JSON.parse(stdout) as { backends?: { name: string }[] };
+  assert.deepEqual(doc.backends?.map((b) => b.name), ["a"]);
+});
