@@ -2,15 +2,23 @@
  * The Debian package (`deno task pkg-deb`, debian/). Quick checks of the
  * inputs first (example config, /etc/default file, units, man pages against
  * the flag tables, maintainer scripts), then one end-to-end test: build the
- * amd64 .deb, lintian, its contents and control data, `dpkg -i` on this
- * machine, the installed program (also as the unprivileged maglevd user, the
- * way the unit runs it), `systemd-analyze verify` of the installed units,
- * `dpkg -r` and `dpkg -P`.
+ * amd64 .deb, lintian, its contents and control data, then `dpkg -i`, the
+ * installed program (also as the unprivileged maglevd user, the way the unit
+ * runs it), `systemd-analyze verify` of the installed units, `dpkg -r` and
+ * `dpkg -P`, all in a throwaway root, and finally that the machine is as the
+ * test found it.
  *
- * Needs root (it installs the package) and these Debian packages: dpkg,
- * lintian, systemd (systemd-analyze; systemd need not be running), man-db,
- * binutils (readelf), adduser, util-linux (setpriv), init-system-helpers.
- * A missing one fails the test with its name; nothing is skipped.
+ * The throwaway root: this file runs itself again in private mount and pid
+ * namespaces where /etc, /usr, /var and /tmp are overlays of the real ones
+ * writing to a tmpfs, and /run is an empty tmpfs. Package, user, group,
+ * conffiles, caches and temporary files exist only there and vanish with the
+ * namespaces, even when the test fails or is killed.
+ *
+ * Needs root (for the namespaces and mounts), overlayfs, and these Debian
+ * packages: dpkg, lintian, systemd (systemd-analyze; systemd need not be
+ * running), man-db, binutils (readelf), adduser, util-linux (setpriv,
+ * unshare), mount, init-system-helpers. A missing one fails the test with its
+ * name; nothing is skipped.
  */
 import assert from "node:assert/strict";
 import { CTL_FLAGS } from "../src/ctl/mod.ts";
@@ -52,6 +60,7 @@ const TOOLS = [
   "adduser",
   "setpriv",
   "unshare",
+  "mount",
   "deb-systemd-helper",
   "gzip",
 ];
@@ -391,7 +400,7 @@ function parseContents(listing: string): Map<string, string> {
   return m;
 }
 
-/** Removes an installed (or half-removed) vpp-maglev left by an earlier run. */
+/** Removes an installed (or half-removed) vpp-maglev, such as the host's. */
 async function purgeIfPresent(): Promise<void> {
   const s = await run("dpkg-query", ["-W", "-f=${db:Status-Status}", PACKAGE]);
   if (s.code === 0 && s.stdout.trim() !== "not-installed") {
@@ -402,7 +411,16 @@ async function purgeIfPresent(): Promise<void> {
 /** Runs the installed daemon as the maglevd user, like the unit, and probes it. */
 async function smokeAsMaglevd(): Promise<void> {
   const cache = await Deno.makeTempDir({ prefix: "maglev-deb-cache-" });
-  await mustRun("chown", ["maglevd:maglevd", cache]);
+  try {
+    await mustRun("chown", ["maglevd:maglevd", cache]);
+    await probeDaemonAsMaglevd(cache);
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+}
+
+/** smokeAsMaglevd with `cache`, owned by maglevd, as $CACHE_DIRECTORY. */
+async function probeDaemonAsMaglevd(cache: string): Promise<void> {
   const grpc = freePort();
   const metrics = freePort();
   // setpriv execs (no fork), so the spawned pid is the daemon's pid, as
@@ -480,7 +498,6 @@ async function smokeAsMaglevd(): Promise<void> {
       await child.status;
     }
     await stderr;
-    await Deno.remove(cache, { recursive: true });
   }
 }
 
@@ -589,20 +606,211 @@ async function postinstUnderSystemd(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------------------
+// The throwaway root the package is installed in.
+
+/** Directories the throwaway root overlays; writes to them stay in it. */
+const OVERLAID = ["etc", "usr", "var", "tmp"];
+
+/**
+ * Set, to the .deb, only inside the throwaway root: there this file runs the
+ * install test instead of the build test.
+ */
+const THROWAWAY_DEB_VAR = "MAGLEV_DEB_TEST_THROWAWAY_DEB";
+const throwawayDeb = Deno.env.get(THROWAWAY_DEB_VAR);
+const THROWAWAY_TEST =
+  "debian: in a throwaway root, the package installs, runs, removes and purges";
+const THROWAWAY_TIMEOUT_MS = 600_000;
+
+/**
+ * Run by unshare as pid 1 of new mount and pid namespaces: `$1` is an empty
+ * directory, the rest the command to run. Upper and work directories live in
+ * a tmpfs mounted on `$1` in this namespace only, so every write to the
+ * overlaid directories disappears with the namespace, also when the test is
+ * killed midway; the host never sees one of these mounts.
+ */
+const THROWAWAY_ROOT_SH = `set -eu
+scratch=$(realpath "$1")
+shift
+mount -t tmpfs -o mode=0700 maglev-throwaway "$scratch"
+overlay() {
+	mkdir "$scratch/$1" "$scratch/$1.work"
+	# The merged directory has the upper one's owner and mode (/tmp is 1777).
+	chmod --reference="/$1" "$scratch/$1"
+	chown --reference="/$1" "$scratch/$1"
+	mount -t overlay \\
+		-o "lowerdir=/$1,upperdir=$scratch/$1,workdir=$scratch/$1.work" \\
+		"maglev-throwaway-$1" "/$1"
+}
+# The directory holding the scratch tmpfs goes last: once overlaid, its path
+# leads into the overlay, which cannot hold another overlay's upper layer.
+last=
+for d in ${OVERLAID.join(" ")}; do
+	case "$scratch/" in
+	"/$d/"*) last=$d ;;
+	*) overlay "$d" ;;
+	esac
+done
+[ -z "$last" ] || overlay "$last"
+# Empty rather than overlaid: without /run/systemd/system the maintainer
+# scripts see no running systemd, so they never reach the host's.
+mount -t tmpfs -o mode=0755 maglev-throwaway-run /run
+mkdir -m 1777 /run/lock
+# A child rather than exec'd: pid 1 gets no default signal actions and has
+# to reap the orphans of the maintainer scripts, which Deno does not.
+status=0
+"$@" || status=$?
+exit "$status"
+`;
+
+/**
+ * Runs `cmd` in a throwaway root (see THROWAWAY_ROOT_SH) on the empty
+ * directory `scratch`. The pid namespace ends every process the command
+ * left behind (a daemon, say) with it, so nothing keeps the mounts alive.
+ * After `timeoutMs` unshare gets SIGKILL: it ignores SIGTERM while it waits,
+ * and --kill-child takes the namespace down with it.
+ */
+async function runInThrowawayRoot(
+  scratch: string,
+  cmd: readonly string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<CommandOutput> {
+  const child = new Deno.Command("unshare", {
+    args: [
+      "--mount",
+      "--propagation",
+      "private",
+      "--pid",
+      "--fork",
+      "--kill-child",
+      "--mount-proc",
+      "--",
+      "sh",
+      "-c",
+      THROWAWAY_ROOT_SH,
+      "sh",
+      scratch,
+      ...cmd,
+    ],
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, timeoutMs);
+  try {
+    const out = await child.output();
+    const decoder = new TextDecoder();
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr) +
+        (timedOut ? `\nkilled after ${timeoutMs} ms` : ""),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Throws unless this process is in the throwaway root: the install test
+ * must never install anything on the real system, whoever sets its variable.
+ */
+function assertInThrowawayRoot(): void {
+  // Mount point → "fstype source"; a later line is mounted over an earlier.
+  const mounts = new Map<string, string>();
+  for (
+    const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")
+  ) {
+    const [before, after] = line.split(" - ");
+    if (after === undefined) continue;
+    const [fstype, source] = after.split(" ");
+    mounts.set(before.split(" ")[4], `${fstype} ${source}`);
+  }
+  for (const d of OVERLAID) {
+    assert.equal(
+      mounts.get(`/${d}`),
+      `overlay maglev-throwaway-${d}`,
+      `/${d} is not the throwaway root's overlay: refusing to install`,
+    );
+  }
+  assert.equal(mounts.get("/run"), "tmpfs maglev-throwaway-run");
+}
+
+/** What the package test could leave on the machine if it leaked. */
+interface HostState {
+  /** `dpkg-query -W` of the package: exit code and status. */
+  readonly package: string;
+  readonly passwd: string;
+  readonly group: string;
+  /** Those of the package's paths that exist. */
+  readonly paths: string[];
+  /** Temporary directories of this file and of tools/pkg_deb.ts. */
+  readonly tempDirs: string[];
+}
+
+/** Paths the package, its scripts or its units create. */
+const PACKAGE_PATHS = [
+  "/etc/vpp-maglev",
+  "/etc/default/vpp-maglev",
+  "/etc/systemd/system/multi-user.target.wants/vpp-maglev.service",
+  "/usr/lib/vpp-maglev",
+  "/usr/sbin/maglev",
+  "/usr/share/doc/vpp-maglev",
+  "/var/lib/vpp-maglev",
+  "/var/cache/vpp-maglev",
+  "/var/cache/private/vpp-maglev-web",
+  "/var/lib/systemd/deb-systemd-helper-enabled/vpp-maglev.service.dsh-also",
+  "/var/lib/dpkg/info/vpp-maglev.list",
+];
+
+/** This machine's state as far as the package test could change it. */
+async function hostState(): Promise<HostState> {
+  const pkg = await run("dpkg-query", [
+    "-W",
+    "-f=${db:Status-Abbrev} ${Version}",
+    PACKAGE,
+  ]);
+  const passwd = await run("getent", ["passwd", "maglevd"]);
+  const group = await run("getent", ["group", "maglevd"]);
+  const tmp = Deno.env.get("TMPDIR") || "/tmp";
+  return {
+    package: `exit ${pkg.code}: ${pkg.stdout.trim()}`,
+    passwd: passwd.stdout.trim(),
+    group: group.stdout.trim(),
+    paths: PACKAGE_PATHS.filter(exists),
+    tempDirs: [...Deno.readDirSync(tmp)]
+      .map((e) => `${tmp}/${e.name}`)
+      .filter((p) => /\/maglev-deb-[^/]*$/.test(p))
+      .sort(),
+  };
+}
+
 Deno.test({
   name:
     "debian: pkg-deb builds a lintian-clean package that installs, runs, removes and purges",
-  // fetch() keep-alive connections to the daemon are closed by its exit.
-  sanitizeResources: false,
+  // Filtered out in the throwaway root anyway; this makes sure it never
+  // starts itself again from there.
+  ignore: throwawayDeb !== undefined,
   async fn(t) {
     requireTools(TOOLS);
     assert.equal(
       Deno.uid(),
       0,
-      "the Debian package test installs the package: run it as root",
+      "the Debian package test mounts a throwaway root to install the package in: run it as root",
     );
+    const host = await hostState();
     const out = await Deno.makeTempDir({ prefix: "maglev-deb-test-" });
     try {
+      // The build's and lintian's temporary files go below `out`, so even
+      // a build killed by its timeout (no finally of its own) leaves none.
+      const tmp = `${out}/tmp`;
+      await Deno.mkdir(tmp);
       const built = await run(Deno.execPath(), [
         "run",
         "-A",
@@ -614,6 +822,7 @@ Deno.test({
         env: {
           MAGLEV_COMMIT: "debtest",
           MAGLEV_BUILD_DATE: "2026-01-02T03:04:05Z",
+          TMPDIR: tmp,
         },
       });
       assert.equal(built.code, 0, `pkg_deb failed:\n${built.stderr}`);
@@ -623,6 +832,7 @@ Deno.test({
       await t.step("lintian reports no errors", async () => {
         const r = await run("lintian", ["--tag-display-limit", "0", deb], {
           timeoutMs: 300_000,
+          env: { TMPDIR: tmp },
         });
         const tags = r.stdout.split("\n").filter((l) => /^[EWIPX]: /.test(l));
         const errors = tags.filter((l) => l.startsWith("E: "));
@@ -679,162 +889,236 @@ Deno.test({
         }
       });
 
-      await purgeIfPresent();
-      // The postinst puts maglevd into group vpp when VPP made that group.
-      const madeVppGroup = (await run("getent", ["group", "vpp"])).code !== 0;
-      if (madeVppGroup) await mustRun("groupadd", ["--system", "vpp"]);
-      try {
-        await t.step("dpkg -i without a running systemd", async () => {
-          const r = await mustRun("dpkg", ["--install", deb]);
-          const groups = (await mustRun("id", ["-nG", "maglevd"])).stdout;
-          assert.deepEqual(groups.trim().split(" ").sort(), ["maglevd", "vpp"]);
-          assert.doesNotMatch(r.stderr, /not \(re\)started/);
-          const pw = (await mustRun("getent", ["passwd", "maglevd"])).stdout;
-          assert.match(
-            pw,
-            /^maglevd:x:\d+:\d+:[^:]*:\/nonexistent:\/usr\/sbin\/nologin$/m,
-          );
-          await mustRun("getent", ["group", "maglevd"]);
-          // Enabled (the symlink deb-systemd-helper made), the web unit not.
-          assert.ok(
-            exists(
-              "/etc/systemd/system/multi-user.target.wants/vpp-maglev.service",
-            ),
-          );
-          assert.ok(
-            !exists(
-              "/etc/systemd/system/multi-user.target.wants/vpp-maglev-web.service",
-            ),
-          );
-        });
-
-        await t.step("the installed program and its compat names", async () => {
-          const v = await mustRun("/usr/sbin/maglev", ["version"]);
+      await t.step(
+        "dpkg -i, the installed program, dpkg -r and dpkg -P, in a throwaway root",
+        async () => {
+          const scratch = `${out}/throwaway`;
+          await Deno.mkdir(scratch);
+          // This file again, in the throwaway root: the install test's
+          // steps, as Deno tests, with the .deb from above. Type-checked
+          // already by this run.
+          const r = await runInThrowawayRoot(scratch, [
+            Deno.execPath(),
+            "test",
+            "-A",
+            "--no-check",
+            "--filter",
+            THROWAWAY_TEST,
+            new URL(import.meta.url).pathname,
+          ], {
+            [THROWAWAY_DEB_VAR]: deb,
+            // Its own temporary directories land in the overlaid /tmp
+            // whatever TMPDIR says here.
+            TMPDIR: "/tmp",
+            NO_COLOR: "1",
+          }, THROWAWAY_TIMEOUT_MS);
+          const report = `${r.stdout}\n${r.stderr}`;
           assert.equal(
-            v.stdout.trim(),
-            `maglev ${VERSION} (commit debtest, built 2026-01-02T03:04:05Z)`,
+            r.code,
+            0,
+            `the install test in the throwaway root failed:\n${report}`,
           );
-          const check = await mustRun("/usr/sbin/maglev", [
-            "daemon",
-            "--check",
-            "-config",
-            "/etc/vpp-maglev/maglev.yaml",
-          ]);
-          assert.match(check.stdout, /maglev\.yaml: OK/);
-          // maglevd: the daemon, with the packaged config as its default.
-          const compat = await mustRun("maglevd", ["--check"], {
-            env: { PATH: "/usr/sbin:/usr/bin:/bin" },
-          });
-          assert.match(compat.stdout, /\/etc\/vpp-maglev\/maglev\.yaml: OK/);
-          const ctl = await mustRun("/usr/sbin/maglevc", ["--help"]);
-          assert.match(ctl.stdout, /^Usage: maglev ctl/);
-          const web = await mustRun("/usr/sbin/maglevd-frontend", ["--help"]);
-          assert.match(web.stdout, /^Usage: maglev web/);
-          for (
-            const page of [
-              "maglev",
-              "maglevd",
-              "maglevc",
-              "maglevd-frontend",
-              "maglev-web",
-            ]
-          ) {
-            await mustRun("man", ["-w", "8", page]);
-          }
-        });
-
-        await t.step(
-          "postinst under systemd starts only a config that passes --check",
-          async () => {
-            await postinstUnderSystemd();
-          },
-        );
-
-        await t.step(
-          "the daemon runs as maglevd, as the unit runs it",
-          async () => {
-            await smokeAsMaglevd();
-          },
-        );
-
-        await t.step(
-          "systemd-analyze verify accepts both installed units",
-          async () => {
-            // verify needs ExecStart's binary and the man pages of
-            // Documentation=, so it runs against the installed package.
-            const r = await run("systemd-analyze", [
-              "verify",
-              ...UNITS.map((u) => `/usr/lib/systemd/system/${u}`),
-            ]);
-            // It exits 0 on unknown keys but says so on stderr.
-            assert.equal(r.code, 0, r.stderr);
-            assert.equal(r.stderr.trim(), "", r.stderr);
-          },
-        );
-
-        await t.step(
-          "dpkg -r keeps the conffiles and nothing else",
-          async () => {
-            await mustRun("dpkg", ["--remove", PACKAGE]);
-            for (const path of expectedContents().keys()) {
-              const abs = `/${path}`;
-              if (
-                CONFFILES.includes(abs) || abs === "/etc/vpp-maglev"
-              ) continue;
-              if (!path.includes("vpp-maglev") && !path.includes("maglev")) {
-                continue; // shared directories such as /usr/share/man
-              }
-              assert.ok(!exists(abs), `${abs} is still there after dpkg -r`);
-            }
-            for (const c of CONFFILES) assert.ok(exists(c), `${c} removed`);
-            const s = await mustRun("dpkg-query", [
-              "-W",
-              "-f=${db:Status-Abbrev}",
-              PACKAGE,
-            ]);
-            assert.equal(s.stdout.trim(), "rc");
-          },
-        );
-
-        await t.step(
-          "dpkg -P leaves nothing behind but the system user",
-          async () => {
-            // The units' caches, as systemd would have made them: the purge
-            // must take them along.
-            const caches = [
-              "/var/cache/vpp-maglev",
-              "/var/cache/private/vpp-maglev-web",
-            ];
-            for (const c of caches) {
-              await Deno.mkdir(`${c}/deno`, { recursive: true });
-            }
-            await mustRun("dpkg", ["--purge", PACKAGE]);
-            for (
-              const p of [
-                ...CONFFILES,
-                "/etc/vpp-maglev",
-                "/usr/lib/vpp-maglev",
-                "/usr/share/doc/vpp-maglev",
-                ...caches,
-                "/etc/systemd/system/multi-user.target.wants/vpp-maglev.service",
-                "/var/lib/systemd/deb-systemd-helper-enabled/vpp-maglev.service.dsh-also",
-                "/var/lib/systemd/deb-systemd-helper-enabled/vpp-maglev-web.service.dsh-also",
-              ]
-            ) {
-              assert.ok(!exists(p), `${p} is still there after dpkg -P`);
-            }
-            const q = await run("dpkg-query", ["-W", PACKAGE]);
-            assert.notEqual(q.code, 0, "dpkg still knows the package");
-            // Kept on purpose (see debian/postrm).
-            await mustRun("getent", ["passwd", "maglevd"]);
-          },
-        );
-      } finally {
-        await purgeIfPresent();
-        if (madeVppGroup) await mustRun("groupdel", ["vpp"]);
-      }
+          // Not exit 0 alone: a filter that matches nothing passes too.
+          assert.match(
+            r.stdout,
+            /^ok \| 1 passed \(\d+ steps\) \| 0 failed/m,
+            report,
+          );
+          console.log(
+            r.stdout.split("\n").filter((l) => / \.\.\. ok\b/.test(l))
+              .join("\n"),
+          );
+        },
+      );
     } finally {
       await Deno.remove(out, { recursive: true });
+      // A step, so that it is reported next to whatever failed before it.
+      await t.step("the host is as the test found it", async () => {
+        const now = await hostState();
+        assert.equal(now.package, host.package, "dpkg-query -W vpp-maglev");
+        assert.equal(now.passwd, host.passwd, "getent passwd maglevd");
+        assert.equal(now.group, host.group, "getent group maglevd");
+        assert.deepEqual(now.paths, host.paths, "the package's paths");
+        assert.deepEqual(
+          now.tempDirs,
+          host.tempDirs,
+          "temporary directories",
+        );
+      });
     }
   },
 });
+
+/**
+ * Installs, runs, removes and purges the package on the system this process
+ * sees: called only in the throwaway root, where that system is a copy.
+ */
+async function installRunRemovePurge(
+  t: Deno.TestContext,
+  deb: string,
+): Promise<void> {
+  // A vpp-maglev the host has installed shows through the overlays.
+  await purgeIfPresent();
+  // The postinst puts maglevd into group vpp when VPP made that group. No
+  // cleanup afterwards, of it or of the package: the root is thrown away.
+  if ((await run("getent", ["group", "vpp"])).code !== 0) {
+    await mustRun("groupadd", ["--system", "vpp"]);
+  }
+  await t.step("dpkg -i without a running systemd", async () => {
+    const r = await mustRun("dpkg", ["--install", deb]);
+    const groups = (await mustRun("id", ["-nG", "maglevd"])).stdout;
+    assert.deepEqual(groups.trim().split(" ").sort(), ["maglevd", "vpp"]);
+    assert.doesNotMatch(r.stderr, /not \(re\)started/);
+    const pw = (await mustRun("getent", ["passwd", "maglevd"])).stdout;
+    assert.match(
+      pw,
+      /^maglevd:x:\d+:\d+:[^:]*:\/nonexistent:\/usr\/sbin\/nologin$/m,
+    );
+    await mustRun("getent", ["group", "maglevd"]);
+    // Enabled (the symlink deb-systemd-helper made), the web unit not.
+    assert.ok(
+      exists(
+        "/etc/systemd/system/multi-user.target.wants/vpp-maglev.service",
+      ),
+    );
+    assert.ok(
+      !exists(
+        "/etc/systemd/system/multi-user.target.wants/vpp-maglev-web.service",
+      ),
+    );
+  });
+
+  await t.step("the installed program and its compat names", async () => {
+    const v = await mustRun("/usr/sbin/maglev", ["version"]);
+    assert.equal(
+      v.stdout.trim(),
+      `maglev ${VERSION} (commit debtest, built 2026-01-02T03:04:05Z)`,
+    );
+    const check = await mustRun("/usr/sbin/maglev", [
+      "daemon",
+      "--check",
+      "-config",
+      "/etc/vpp-maglev/maglev.yaml",
+    ]);
+    assert.match(check.stdout, /maglev\.yaml: OK/);
+    // maglevd: the daemon, with the packaged config as its default.
+    const compat = await mustRun("maglevd", ["--check"], {
+      env: { PATH: "/usr/sbin:/usr/bin:/bin" },
+    });
+    assert.match(compat.stdout, /\/etc\/vpp-maglev\/maglev\.yaml: OK/);
+    const ctl = await mustRun("/usr/sbin/maglevc", ["--help"]);
+    assert.match(ctl.stdout, /^Usage: maglev ctl/);
+    const web = await mustRun("/usr/sbin/maglevd-frontend", ["--help"]);
+    assert.match(web.stdout, /^Usage: maglev web/);
+    for (
+      const page of [
+        "maglev",
+        "maglevd",
+        "maglevc",
+        "maglevd-frontend",
+        "maglev-web",
+      ]
+    ) {
+      await mustRun("man", ["-w", "8", page]);
+    }
+  });
+
+  await t.step(
+    "postinst under systemd starts only a config that passes --check",
+    async () => {
+      await postinstUnderSystemd();
+    },
+  );
+
+  await t.step(
+    "the daemon runs as maglevd, as the unit runs it",
+    async () => {
+      await smokeAsMaglevd();
+    },
+  );
+
+  await t.step(
+    "systemd-analyze verify accepts both installed units",
+    async () => {
+      // verify needs ExecStart's binary and the man pages of
+      // Documentation=, so it runs against the installed package.
+      const r = await run("systemd-analyze", [
+        "verify",
+        ...UNITS.map((u) => `/usr/lib/systemd/system/${u}`),
+      ]);
+      // It exits 0 on unknown keys but says so on stderr.
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr.trim(), "", r.stderr);
+    },
+  );
+
+  await t.step(
+    "dpkg -r keeps the conffiles and nothing else",
+    async () => {
+      await mustRun("dpkg", ["--remove", PACKAGE]);
+      for (const path of expectedContents().keys()) {
+        const abs = `/${path}`;
+        if (
+          CONFFILES.includes(abs) || abs === "/etc/vpp-maglev"
+        ) continue;
+        if (!path.includes("vpp-maglev") && !path.includes("maglev")) {
+          continue; // shared directories such as /usr/share/man
+        }
+        assert.ok(!exists(abs), `${abs} is still there after dpkg -r`);
+      }
+      for (const c of CONFFILES) assert.ok(exists(c), `${c} removed`);
+      const s = await mustRun("dpkg-query", [
+        "-W",
+        "-f=${db:Status-Abbrev}",
+        PACKAGE,
+      ]);
+      assert.equal(s.stdout.trim(), "rc");
+    },
+  );
+
+  await t.step(
+    "dpkg -P leaves nothing behind but the system user",
+    async () => {
+      // The units' caches, as systemd would have made them: the purge
+      // must take them along.
+      const caches = [
+        "/var/cache/vpp-maglev",
+        "/var/cache/private/vpp-maglev-web",
+      ];
+      for (const c of caches) {
+        await Deno.mkdir(`${c}/deno`, { recursive: true });
+      }
+      await mustRun("dpkg", ["--purge", PACKAGE]);
+      for (
+        const p of [
+          ...CONFFILES,
+          "/etc/vpp-maglev",
+          "/usr/lib/vpp-maglev",
+          "/usr/share/doc/vpp-maglev",
+          ...caches,
+          "/etc/systemd/system/multi-user.target.wants/vpp-maglev.service",
+          "/var/lib/systemd/deb-systemd-helper-enabled/vpp-maglev.service.dsh-also",
+          "/var/lib/systemd/deb-systemd-helper-enabled/vpp-maglev-web.service.dsh-also",
+        ]
+      ) {
+        assert.ok(!exists(p), `${p} is still there after dpkg -P`);
+      }
+      const q = await run("dpkg-query", ["-W", PACKAGE]);
+      assert.notEqual(q.code, 0, "dpkg still knows the package");
+      // Kept on purpose (see debian/postrm).
+      await mustRun("getent", ["passwd", "maglevd"]);
+    },
+  );
+}
+
+if (throwawayDeb !== undefined) {
+  Deno.test({
+    name: THROWAWAY_TEST,
+    // fetch() keep-alive connections to the daemon are closed by its exit.
+    sanitizeResources: false,
+    async fn(t) {
+      assertInThrowawayRoot();
+      await installRunRemovePurge(t, throwawayDeb);
+    },
+  });
+}

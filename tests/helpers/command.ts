@@ -18,6 +18,7 @@ const PACKAGES: Record<string, string> = {
   "openssl": "openssl",
   "setpriv": "util-linux",
   "unshare": "util-linux",
+  "mount": "mount",
   "sysctl": "procps",
   "dpkg": "dpkg",
   "dpkg-deb": "dpkg",
