@@ -68,6 +68,9 @@ export class DaemonVpp {
   #countersTimer: ReturnType<typeof setInterval> | undefined;
   #offs: (() => void)[] = [];
   #stopped = false;
+  #retrySet = new Set<string>();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryAttempt = 0;
   #lbsync: Counter<"scope" | "kind">;
   #apiTotal: Counter<"msg" | "direction" | "result">;
 
@@ -284,10 +287,10 @@ export class DaemonVpp {
     await this.#readCounters();
   }
 
-  #onWeights(frontend: string): void {
+  #onWeights(frontend: string, reason = "transition"): void {
     if (!this.#vpp?.client.connected || !this.#reconciler) return;
     this.#reconciler.requestFrontend(frontend).then(
-      (r) => this.#report(r, "transition"),
+      (r) => this.#report(r, reason),
       (e) => this.#log.warn("vpp-sync-failed", { frontend, error: e }),
     );
   }
@@ -313,6 +316,38 @@ export class DaemonVpp {
         dry_run: r.dryRun,
       });
     }
+    if (r.skipped) return;
+    if (r.failed.length > 0) {
+      this.#scheduleRetry(r.failed);
+    } else if (reason === "retry" || r.scope === "all") {
+      this.#retryAttempt = 0;
+    }
+  }
+
+  /**
+   * Syncs the frontends whose operations failed again soon, instead of at
+   * the next full sync: after 250 ms, doubling per failed retry up to the
+   * sync interval. "*" (a VIP nobody claims could not be removed) retries
+   * with a full sync.
+   */
+  #scheduleRetry(failed: readonly string[]): void {
+    for (const f of failed) this.#retrySet.add(f);
+    if (this.#retryTimer !== undefined || this.#stopped) return;
+    const cap = this.#checker.config.vpp.lb.syncIntervalMs;
+    const delay = Math.min(250 * 2 ** this.#retryAttempt, cap);
+    this.#retryAttempt = Math.min(this.#retryAttempt + 1, 20);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      const set = this.#retrySet;
+      this.#retrySet = new Set();
+      if (set.has("*")) {
+        void this.#fullSync("retry");
+        return;
+      }
+      for (const f of set) {
+        if (this.#checker.config.frontends.has(f)) this.#onWeights(f, "retry");
+      }
+    }, delay);
   }
 
   /** After a reload: lb_conf if it changed, then a full sync. */
@@ -355,9 +390,16 @@ export class DaemonVpp {
     };
   }
 
-  /** What VPP's lb plugin holds now. */
+  /**
+   * What VPP's lb plugin holds now: the reconciler's view (its last dump
+   * plus every operation VPP acknowledged since) when it has one. A dump of
+   * a large table stalls VPP's main thread, and the dashboard asks after
+   * every transition, so only an unknown state costs a dump.
+   */
   lbState(): Promise<LbState> {
-    return this.#require().vpp.lb.dump();
+    const { vpp, reconciler } = this.#require();
+    const cached = reconciler.cachedState();
+    return cached ? Promise.resolve(cached) : vpp.lb.dump();
   }
 
   /** Operator-requested sync, all frontends or one; dry-run sends nothing. */
@@ -409,6 +451,7 @@ export class DaemonVpp {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const t of this.#timers) clearTimeout(t);
+    clearTimeout(this.#retryTimer);
     clearInterval(this.#syncTimer);
     clearInterval(this.#countersTimer);
     for (const off of this.#offs) off();

@@ -5,17 +5,17 @@
  * 1,000 VIPs × 16 ASes takes most of a second); drift behind our back is
  * found by the periodic full sync, which always dumps. Pure.
  */
-import type { As, LbConf, LbState, Vip, VipKey } from "../vpp/types.ts";
+import type { As, LbConf, LbState, VipKey, VipState } from "../vpp/types.ts";
 import { type Op, vipKeyString } from "./diff.ts";
 
 interface Entry {
-  vip: Vip;
+  vip: VipState;
   ases: Map<string, As>;
 }
 
 /** An indexed copy of VPP's lb state. */
 export class LbCache {
-  readonly #conf: LbConf;
+  #conf: LbConf;
   readonly #vips = new Map<string, Entry>();
 
   /** Indexes a dump. */
@@ -29,9 +29,25 @@ export class LbCache {
     }
   }
 
+  /** Records an lb_conf VPP acknowledged. */
+  setConf(conf: LbConf): void {
+    this.#conf = conf;
+  }
+
+  /** Everything, as a dump would report it. */
+  state(): LbState {
+    const vips: VipState[] = [];
+    const ases: As[] = [];
+    for (const e of this.#vips.values()) {
+      vips.push(e.vip);
+      ases.push(...e.ases.values());
+    }
+    return { conf: this.#conf, vips, ases };
+  }
+
   /** The state of just these VIPs (for a scoped diff). */
   subset(keys: readonly VipKey[]): LbState {
-    const vips: Vip[] = [];
+    const vips: VipState[] = [];
     const ases: As[] = [];
     for (const k of keys) {
       const e = this.#vips.get(vipKeyString(k));

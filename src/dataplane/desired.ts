@@ -18,6 +18,11 @@ export interface DesiredAs {
   readonly weight: number;
   /** The health model asks for existing flows to be flushed. */
   readonly flush: boolean;
+  /**
+   * The backend is up: lowering its weight is a pool switch (or an
+   * operator's choice), never a reaction to its own failure.
+   */
+  readonly healthy: boolean;
 }
 
 /** One frontend's VIP with its ASes in numeric address order. */
@@ -61,6 +66,7 @@ export function desiredVip(
       address: b.address,
       weight: m.effectiveWeight,
       flush: m.flush,
+      healthy: m.state === "up",
     });
   }
   ases.sort((a, b) => compareAddresses(a.address, b.address));

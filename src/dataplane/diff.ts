@@ -6,8 +6,12 @@
  * longer configured (with flush), and — in a full sync only — delete VIPs no
  * frontend claims. A change of src-ip-sticky or encap cannot be applied to a
  * live VIP: its ASes are deleted (flush), the VIP deleted and created again.
- * Within a VIP, ASes are always added and re-weighted in numeric address
- * order (IPv4 first), so every daemon produces the same Maglev table.
+ * Within a VIP, ASes are always added in numeric address order (IPv4 first),
+ * so every daemon produces the same Maglev table.
+ *
+ * The order of the operations is part of the result (see `diff`): VPP's
+ * rules reach across VIPs of one prefix, and a pool switch must never take
+ * weight away before the replacement has it.
  */
 import { compareAddresses } from "../config/address.ts";
 import type { As, LbState, Vip, VipKey } from "../vpp/types.ts";
@@ -46,6 +50,12 @@ export type Op =
     readonly flush: boolean;
     readonly frontend: string;
     readonly backend: string;
+    /**
+     * Lowers a healthy backend while other ASes of the VIP are raised (a
+     * pool switch): apply only once those raises went through, never when
+     * one of them failed, or the VIP is left with no weight at all.
+     */
+    readonly afterRaises?: true;
   };
 
 /** Identity of a VIP in VPP. */
@@ -68,13 +78,30 @@ function byAddress<T extends { address: string }>(a: T, b: T): number {
   return compareAddresses(a.address, b.address);
 }
 
-/** The operations that turn `actual` into `desired`, in the order to send them. */
+/**
+ * The operations that turn `actual` into `desired`, in the order to send
+ * them:
+ *
+ * 1. Removals that free a prefix: in a full sync the VIPs no frontend
+ *    claims, and every VIP to recreate (sticky or encap change), each with
+ *    its ASes first. VPP refuses a VIP that conflicts with another on the
+ *    same prefix (all-port next to per-port, mixed encaps), so these go
+ *    before any VIP is added.
+ * 2. VIP by VIP: the VIP if missing, ASes no longer configured (deleted),
+ *    then additions and raised weights, then lowered weights of backends
+ *    that are down, disabled or otherwise leaving on their own account.
+ * 3. Lowered weights of healthy backends in VIPs where something is raised
+ *    (`afterRaises`): the caller sends them only after the raises of their
+ *    VIP succeeded.
+ */
 export function diff(
   desired: readonly DesiredVip[],
   actual: LbState,
   opts: DiffOptions = {},
 ): Op[] {
-  const ops: Op[] = [];
+  const removals: Op[] = [];
+  const changes: Op[] = [];
+  const afterRaises: Op[] = [];
   const actualVips = new Map(actual.vips.map((v) => [vipKeyString(v), v]));
   const actualAses = new Map<string, As[]>();
   for (const a of actual.ases) {
@@ -85,6 +112,29 @@ export function diff(
   }
   const claimed = new Set<string>();
   const flushPending = opts.flushPending ?? (() => false);
+  const removeVip = (
+    v: VipKey,
+    reason: "unconfigured" | "recreate",
+    frontend?: string,
+  ) => {
+    for (
+      const a of [...(actualAses.get(vipKeyString(v)) ?? [])].sort(byAddress)
+    ) {
+      removals.push({
+        kind: "del-as",
+        vip: v,
+        address: a.address,
+        flush: true,
+        ...(frontend === undefined ? {} : { frontend }),
+      });
+    }
+    removals.push({
+      kind: "del-vip",
+      vip: v,
+      reason,
+      ...(frontend === undefined ? {} : { frontend }),
+    });
+  };
 
   for (const d of desired) {
     const key = vipKeyString(d.vip);
@@ -93,12 +143,41 @@ export function diff(
     // Sorted here too: the order rule belongs to the operations, whatever
     // order the caller built the desired state in.
     const wantAses = [...d.ases].sort(byAddress);
-    const have = actualVips.get(key);
-    const haveAses = [...(actualAses.get(key) ?? [])].sort(byAddress);
-    const addAll = () => {
-      ops.push({ kind: "add-vip", vip: d.vip, frontend: d.frontend });
-      for (const a of wantAses) {
-        ops.push({
+    let have = actualVips.get(key);
+    // An unknown stickiness (the CLI scrape missed the VIP) is no reason to
+    // rebuild a live VIP: only a known difference is.
+    if (
+      have &&
+      (have.encap !== d.vip.encap ||
+        (have.srcIpSticky !== undefined &&
+          have.srcIpSticky !== d.vip.srcIpSticky))
+    ) {
+      removeVip(have, "recreate", d.frontend);
+      have = undefined;
+    }
+    const haveAses = have ? actualAses.get(key) ?? [] : [];
+    if (!have) {
+      changes.push({ kind: "add-vip", vip: d.vip, frontend: d.frontend });
+    }
+    const haveByAddr = new Map(haveAses.map((a) => [a.address, a]));
+    const want = new Set(wantAses.map((a) => a.address));
+    for (const a of [...haveAses].sort(byAddress)) {
+      if (!want.has(a.address)) {
+        changes.push({
+          kind: "del-as",
+          vip: d.vip,
+          address: a.address,
+          flush: true,
+          frontend: d.frontend,
+        });
+      }
+    }
+    const lowers: { as: DesiredAs; flush: boolean }[] = [];
+    let raised = false;
+    for (const a of wantAses) {
+      const h = haveByAddr.get(a.address);
+      if (!h) {
+        changes.push({
           kind: "add-as",
           vip: d.vip,
           address: a.address,
@@ -106,73 +185,47 @@ export function diff(
           frontend: d.frontend,
           backend: a.backend,
         });
-      }
-    };
-    if (!have) {
-      addAll();
-      continue;
-    }
-    if (have.encap !== d.vip.encap || have.srcIpSticky !== d.vip.srcIpSticky) {
-      for (const a of haveAses) {
-        ops.push({
-          kind: "del-as",
-          vip: have,
-          address: a.address,
-          flush: true,
-          frontend: d.frontend,
-        });
-      }
-      ops.push({
-        kind: "del-vip",
-        vip: have,
-        frontend: d.frontend,
-        reason: "recreate",
-      });
-      addAll();
-      continue;
-    }
-    const haveByAddr = new Map(haveAses.map((a) => [a.address, a]));
-    const want = new Set(wantAses.map((a) => a.address));
-    for (const a of haveAses) {
-      if (!want.has(a.address)) {
-        ops.push({
-          kind: "del-as",
-          vip: d.vip,
-          address: a.address,
-          flush: true,
-          frontend: d.frontend,
-        });
-      }
-    }
-    for (const a of wantAses) {
-      const h = haveByAddr.get(a.address);
-      const base = {
-        vip: d.vip,
-        address: a.address,
-        weight: a.weight,
-        frontend: d.frontend,
-        backend: a.backend,
-      };
-      if (!h) {
-        ops.push({ kind: "add-as", ...base });
-      } else if (h.weight !== a.weight) {
-        ops.push({ kind: "set-weight", ...base, flush: a.flush });
+        raised ||= a.weight > 0;
+      } else if (a.weight > h.weight) {
+        changes.push(setWeight(d, a, a.flush));
+        raised = true;
+      } else if (a.weight < h.weight) {
+        lowers.push({ as: a, flush: a.flush });
       } else if (a.flush && flushPending(d.frontend, a)) {
-        ops.push({ kind: "set-weight", ...base, flush: true });
+        lowers.push({ as: a, flush: true });
+      }
+    }
+    for (const l of lowers) {
+      if (raised && l.as.healthy) {
+        afterRaises.push({ ...setWeight(d, l.as, l.flush), afterRaises: true });
+      } else {
+        changes.push(setWeight(d, l.as, l.flush));
       }
     }
   }
 
   if (!opts.frontends) {
     for (const [key, v] of actualVips) {
-      if (claimed.has(key)) continue;
-      for (const a of [...(actualAses.get(key) ?? [])].sort(byAddress)) {
-        ops.push({ kind: "del-as", vip: v, address: a.address, flush: true });
-      }
-      ops.push({ kind: "del-vip", vip: v, reason: "unconfigured" });
+      if (!claimed.has(key)) removeVip(v, "unconfigured");
     }
   }
-  return ops;
+  return [...removals, ...changes, ...afterRaises];
+}
+
+function setWeight(
+  d: DesiredVip,
+  a: DesiredAs,
+  flush: boolean,
+): Extract<Op, { kind: "set-weight" }> {
+  return {
+    kind: "set-weight",
+    vip: d.vip,
+    address: a.address,
+    weight: a.weight,
+    flush,
+    frontend: d.frontend,
+    backend: a.backend,
+  };
 }
 
 /** One line per operation, for logs, `--dry-run` and SyncVPPLBState. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { As, LbState, Vip } from "../vpp/types.ts";
+import type { As, LbState, Vip, VipState } from "../vpp/types.ts";
 import type { DesiredVip } from "./desired.ts";
 import { describeOp, diff, type Op } from "./diff.ts";
 
@@ -18,24 +18,28 @@ const VIP: Vip = {
   flowTableLength: 1024,
 };
 
+/** [address, weight, flush?, healthy? (default: weight > 0)] */
+type WantAs = [string, number, boolean?, boolean?];
+
 function want(
-  ases: [string, number, boolean?][],
+  ases: WantAs[],
   vip: Vip = VIP,
   frontend = "web",
 ): DesiredVip {
   return {
     frontend,
     vip,
-    ases: ases.map(([address, weight, flush]) => ({
+    ases: ases.map(([address, weight, flush, healthy]) => ({
       backend: `b-${address}`,
       address,
       weight,
       flush: flush ?? false,
+      healthy: healthy ?? weight > 0,
     })),
   };
 }
 
-function have(vips: Vip[], ases: [Vip, string, number][]): LbState {
+function have(vips: VipState[], ases: [Vip, string, number][]): LbState {
   return {
     conf: CONF,
     vips,
@@ -138,9 +142,9 @@ Deno.test("diff: a full sync deletes unclaimed VIPs; a per-frontend sync never d
   ]]);
   const desired = [want([["10.0.0.1", 50]])];
   assert.deepEqual(kinds(diff(desired, state)), [
-    "set weight 50 for as 10.0.0.1 of vip 192.0.2.1/32 tcp/80 (backend b-10.0.0.1)",
     "del as 10.0.0.7 from vip 198.51.100.1/32 tcp/80 flush",
     "del vip 198.51.100.1/32 tcp/80 (unconfigured)",
+    "set weight 50 for as 10.0.0.1 of vip 192.0.2.1/32 tcp/80 (backend b-10.0.0.1)",
   ]);
   assert.deepEqual(
     kinds(diff(desired, state, { frontends: new Set(["web"]) })),
@@ -178,4 +182,83 @@ Deno.test("diff: IPv4 ASes come before IPv6 ones", () => {
     ops.map((o) => "address" in o ? o.address : ""),
     ["10.0.0.1", "10.0.0.2", "::ffff:10.0.0.1", "2001:db8::1"],
   );
+});
+
+Deno.test("diff: an unknown src-ip-sticky (VIP missing from the CLI scrape) never rebuilds", () => {
+  const unknown: VipState = { ...VIP, srcIpSticky: undefined };
+  const state = have([unknown], [[VIP, "10.0.0.1", 100]]);
+  for (const sticky of [false, true]) {
+    const ops = diff(
+      [want([["10.0.0.1", 100]], { ...VIP, srcIpSticky: sticky })],
+      state,
+    );
+    assert.deepEqual(ops, []);
+  }
+});
+
+Deno.test("diff: conflicting deletions on a prefix go before any add (tcp/80 → all ports)", () => {
+  const any: Vip = { ...VIP, protocol: 255, port: 0 };
+  const state = have([VIP], [[VIP, "10.0.0.1", 100]]);
+  assert.deepEqual(kinds(diff([want([["10.0.0.1", 100]], any)], state)), [
+    "del as 10.0.0.1 from vip 192.0.2.1/32 tcp/80 flush",
+    "del vip 192.0.2.1/32 tcp/80 (unconfigured)",
+    "add vip 192.0.2.1/32 any/0 encap gre4 new-flows-table 1024 (frontend web)",
+    "add as 10.0.0.1 weight 100 to vip 192.0.2.1/32 any/0 (backend b-10.0.0.1)",
+  ]);
+});
+
+Deno.test("diff: two frontends of one prefix moving to IPv6 backends: both removed before either is added", () => {
+  const v81: Vip = { ...VIP, port: 81 };
+  const state = have([VIP, v81], [[VIP, "10.0.0.1", 100], [
+    v81,
+    "10.0.0.2",
+    100,
+  ]]);
+  const gre6 = (v: Vip): Vip => ({ ...v, encap: "gre6" });
+  const ops = diff([
+    want([["2001:db8::1", 100]], gre6(VIP)),
+    want([["2001:db8::2", 100]], gre6(v81), "w81"),
+  ], state);
+  assert.deepEqual(ops.map((o) => o.kind), [
+    "del-as",
+    "del-vip",
+    "del-as",
+    "del-vip",
+    "add-vip",
+    "add-as",
+    "add-vip",
+    "add-as",
+  ]);
+});
+
+Deno.test("diff: a pool switch raises the new pool before it lowers the old one", () => {
+  // Fail back: primary 10.0.0.1 is up again, backup 10.0.0.3 (healthy) goes
+  // to 0 only after the raise; 10.0.0.2 (down) leaves at once.
+  const state = have([VIP], [
+    [VIP, "10.0.0.1", 0],
+    [VIP, "10.0.0.2", 100],
+    [VIP, "10.0.0.3", 100],
+  ]);
+  const ops = diff(
+    [want([["10.0.0.1", 100], ["10.0.0.2", 0, true, false], [
+      "10.0.0.3",
+      0,
+      false,
+      true,
+    ]])],
+    state,
+  );
+  assert.deepEqual(kinds(ops), [
+    "set weight 100 for as 10.0.0.1 of vip 192.0.2.1/32 tcp/80 (backend b-10.0.0.1)",
+    "set weight 0 flush for as 10.0.0.2 of vip 192.0.2.1/32 tcp/80 (backend b-10.0.0.2)",
+    "set weight 0 for as 10.0.0.3 of vip 192.0.2.1/32 tcp/80 (backend b-10.0.0.3)",
+  ]);
+  assert.deepEqual(
+    ops.map((o) => o.kind === "set-weight" && o.afterRaises === true),
+    [false, false, true],
+  );
+  // Without a raise in the VIP, lowering a healthy backend (an operator's
+  // weight) depends on nothing.
+  const alone = diff([want([["10.0.0.2", 100], ["10.0.0.3", 50]])], state);
+  assert.ok(alone.every((o) => !(o.kind === "set-weight" && o.afterRaises)));
 });

@@ -10,15 +10,10 @@ import type { Logger } from "../cli/log.ts";
 import type { Config } from "../config/types.ts";
 import type { FrontendEvaluation } from "../health/frontend.ts";
 import type { BackendState } from "../health/types.ts";
-import type { LbApi, LbConf } from "../vpp/types.ts";
+import type { LbApi, LbConf, LbState } from "../vpp/types.ts";
 import { LbCache } from "./cache.ts";
-import {
-  type DesiredAs,
-  type DesiredVip,
-  desiredVip,
-  vipOf,
-} from "./desired.ts";
-import { describeOp, diff, type Op } from "./diff.ts";
+import { type DesiredAs, type DesiredVip, desiredVip } from "./desired.ts";
+import { describeOp, diff, type Op, vipKeyString } from "./diff.ts";
 import { Warmup } from "./warmup.ts";
 
 /** What the reconciler needs to know about the daemon's state. */
@@ -30,14 +25,27 @@ export interface HealthView {
 
 /** Outcome of one sync. */
 export interface SyncResult {
-  /** "all" or the frontends synced. */
+  /** "all", the frontend synced, or "N frontends". */
   readonly scope: string;
   readonly ops: readonly Op[];
-  /** One line per operation VPP refused. */
+  /** One line per operation VPP refused, or not sent because one it depends on failed. */
   readonly errors: readonly string[];
+  /**
+   * Frontends with an operation that failed or was held back, to sync
+   * again soon; "*" when a VIP no frontend claims could not be removed
+   * (only a full sync retries that).
+   */
+  readonly failed: readonly string[];
   readonly dryRun: boolean;
   /** Set when the sync did not run (warmup, VPP away). */
   readonly skipped?: string;
+}
+
+/** How a sync's scope is named in logs: short even for 1,000 frontends. */
+export function scopeLabel(scope: ReadonlySet<string> | undefined): string {
+  if (!scope) return "all";
+  if (scope.size === 1) return [...scope][0];
+  return `${scope.size} frontends`;
 }
 
 /** Dependencies and knobs of a Reconciler. */
@@ -91,6 +99,12 @@ function apply(lb: LbApi, op: Op): Promise<void> {
   }
 }
 
+/** Operations acknowledged since a dump began, and whether one failed. */
+interface Journal {
+  readonly ops: Op[];
+  tainted: boolean;
+}
+
 /** Reconciles VPP with the health model. */
 export class Reconciler {
   readonly #lb: LbApi;
@@ -105,6 +119,11 @@ export class Reconciler {
   #queue: Promise<unknown> = Promise.resolve();
   #pending = new Set<string>();
   #pendingRun: Promise<SyncResult> | undefined;
+  #pendingFull: Promise<SyncResult> | undefined;
+  /** Operations acknowledged while a full sync's dump runs (see #dumpThenSync). */
+  readonly #journals = new Set<Journal>();
+  /** Bumped by invalidate(): a dump taken before is of another connection. */
+  #epoch = 0;
   /** VPP's state as of the last dump plus acknowledged operations. */
   #cache: LbCache | undefined;
 
@@ -129,6 +148,7 @@ export class Reconciler {
    */
   invalidate(): void {
     this.#cache = undefined;
+    this.#epoch++;
   }
 
   /** The warmup clock, for the daemon's timers. */
@@ -145,12 +165,14 @@ export class Reconciler {
 
   /**
    * Pushes lb_conf when it differs from what VPP reports (on connect and
-   * after a reload). Never during the hands-off part of the warmup.
+   * after a reload). Not held by the warmup: the warmup protects weights,
+   * while a VPP that never got its conf encapsulates with a broadcast
+   * source (255.255.255.255) that every backend drops.
    */
   pushConf(): Promise<void> {
     return this.#serial(async () => {
       const want = desiredConf(this.#health.config);
-      if (!want || this.#warmup.phase(this.#now()) === "hold") return;
+      if (!want) return;
       const have = await this.#lb.getConf();
       if (sameConf(have, want)) return;
       if (this.#dryRun) {
@@ -158,6 +180,7 @@ export class Reconciler {
         return;
       }
       await this.#lb.setConf(want);
+      this.#cache?.setConf(want);
       this.#log.info("vpp-lb-conf-set", { ...want });
     });
   }
@@ -179,16 +202,81 @@ export class Reconciler {
     return this.#pendingRun;
   }
 
-  /** A full sync (periodic, after reload or reconnect); `frontend` narrows it. */
+  /**
+   * A full sync (periodic, after reload or reconnect); `frontend` narrows
+   * it. Full syncs requested while one waits to run share its result, so
+   * a VPP slower than the sync interval never builds a queue of them. Its
+   * dump runs before it takes its turn: a transition's sync never waits
+   * for a dump of all of VPP.
+   */
   sync(
     opts: { frontend?: string; dryRun?: boolean } = {},
   ): Promise<SyncResult> {
-    return this.#serial(() =>
-      this.#sync(
-        opts.frontend === undefined ? undefined : new Set([opts.frontend]),
-        opts.dryRun ?? this.#dryRun,
-      )
-    );
+    const dryRun = opts.dryRun ?? this.#dryRun;
+    if (opts.frontend !== undefined) {
+      const scope = new Set([opts.frontend]);
+      return this.#serial(() => this.#sync(scope, dryRun));
+    }
+    if (dryRun !== this.#dryRun) {
+      return this.#serial(() => this.#sync(undefined, dryRun));
+    }
+    this.#pendingFull ??= this.#dumpThenSync().finally(() => {
+      this.#pendingFull = undefined;
+    });
+    return this.#pendingFull;
+  }
+
+  async #dumpThenSync(): Promise<SyncResult> {
+    // Held by the warmup: do not load VPP with a dump nobody uses.
+    if (this.#held(undefined)) {
+      return this.#serial(() => this.#sync(undefined, this.#dryRun));
+    }
+    // Operations of other syncs may be acknowledged while the dump runs;
+    // VPP applied them in the order it answered them, so the dump plus
+    // those operations is what VPP holds once the dump is done.
+    const journal: Journal = { ops: [], tainted: false };
+    this.#journals.add(journal);
+    const epoch = this.#epoch;
+    let dumped: LbState;
+    try {
+      dumped = await this.#lb.dump();
+    } catch (e) {
+      this.#journals.delete(journal);
+      throw e;
+    }
+    return this.#serial(() => {
+      this.#journals.delete(journal);
+      // A reconnect (a new VPP, maybe) or a failed operation in between
+      // makes the dump worthless: #sync dumps again.
+      const usable = epoch === this.#epoch && !journal.tainted;
+      return this.#sync(
+        undefined,
+        this.#dryRun,
+        usable ? { state: dumped, since: journal.ops } : undefined,
+      );
+    });
+  }
+
+  /** Whether the warmup holds every frontend of `scope` right now. */
+  #held(scope: ReadonlySet<string> | undefined): boolean {
+    const now = this.#now();
+    const phase = this.#warmup.phase(now);
+    if (phase === "done") return false;
+    if (phase === "hold") return true;
+    for (const f of scope ?? this.#health.config.frontends.keys()) {
+      if (this.#warmup.isReleased(f) || this.#settled(f)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * What VPP holds as far as the reconciler knows (its last dump plus the
+   * operations VPP acknowledged since), or undefined when it does not know
+   * (never synced, or a failure or reconnect made it uncertain). Reading
+   * this costs VPP nothing, unlike a dump.
+   */
+  cachedState(): LbState | undefined {
+    return this.#cache?.state();
   }
 
   #settled(frontend: string): boolean {
@@ -205,8 +293,9 @@ export class Reconciler {
   async #sync(
     scope: Set<string> | undefined,
     dryRun: boolean,
+    dumped?: { state: LbState; since: readonly Op[] },
   ): Promise<SyncResult> {
-    const label = scope ? [...scope].join(",") : "all";
+    const label = scopeLabel(scope);
     const now = this.#now();
     const config = this.#health.config;
     // Warmup: a full sync becomes a sync of the released frontends.
@@ -220,7 +309,14 @@ export class Reconciler {
       );
       if (frontends.size === 0 && !dryRun) {
         this.#log.debug("vpp-sync-held", { scope: label, reason: "warmup" });
-        return { scope: label, ops: [], errors: [], dryRun, skipped: "warmup" };
+        return {
+          scope: label,
+          ops: [],
+          errors: [],
+          failed: [],
+          dryRun,
+          skipped: "warmup",
+        };
       }
     }
     // Desired state only for what this sync may touch; VPP's state from the
@@ -233,15 +329,13 @@ export class Reconciler {
     }
     let actual;
     if (scope && this.#cache) {
-      actual = this.#cache.subset(desired.map((d) =>
-        vipOf(
-          config.frontends.get(d.frontend)!,
-        )
-      ));
+      actual = this.#cache.subset(desired.map((d) => d.vip));
     } else {
-      const dumped = await this.#lb.dump();
-      this.#cache = new LbCache(dumped);
-      actual = scope ? this.#cache.subset(desired.map((d) => d.vip)) : dumped;
+      this.#cache = new LbCache(dumped?.state ?? await this.#lb.dump());
+      for (const op of dumped?.since ?? []) this.#cache.apply(op);
+      actual = scope
+        ? this.#cache.subset(desired.map((d) => d.vip))
+        : this.#cache.state();
     }
     const key = (fe: string, a: DesiredAs) => `${fe}\0${a.address}`;
     for (const d of desired) {
@@ -253,23 +347,65 @@ export class Reconciler {
       frontends,
       flushPending: (fe, a) => !this.#flushed.has(key(fe, a)),
     });
+    if (dryRun) {
+      for (const op of ops) {
+        this.#log.info("vpp-lb-op-dry-run", { op: describeOp(op) });
+      }
+      return { scope: label, ops, errors: [], failed: [], dryRun };
+    }
+    const { errors, failed } = await this.#apply(ops, scope ? "vip" : "all");
+    // A flush that needed no weight change counts as delivered once VPP
+    // has the weight: record it so it is not re-sent on every sync.
+    for (const d of desired) {
+      if (frontends && !frontends.has(d.frontend)) continue;
+      if (failed.has(d.frontend)) continue;
+      for (const a of d.ases) {
+        if (a.flush && a.weight === 0) this.#flushed.add(key(d.frontend, a));
+      }
+    }
+    return { scope: label, ops, errors, failed: [...failed], dryRun };
+  }
+
+  /**
+   * Sends `ops` in order, pipelined: up to IN_FLIGHT requests are written
+   * before waiting for replies. VPP handles them one by one in the order
+   * sent, so dependencies (a VIP before its ASes) hold, and replies (and
+   * these callbacks) come back in the same order. `afterRaises` operations
+   * wait until every earlier one is answered, and are held back for a VIP
+   * where something failed: lowering the old pool when raising the new one
+   * failed would leave the VIP with no weight at all.
+   */
+  async #apply(
+    ops: readonly Op[],
+    kind: "all" | "vip",
+  ): Promise<{ errors: string[]; failed: Set<string> }> {
     const errors: string[] = [];
-    const kind = scope ? "vip" : "all";
-    // Operations are pipelined: up to IN_FLIGHT requests are sent before
-    // waiting for replies. VPP handles them one by one in the order sent,
-    // so dependencies (a VIP before its ASes) hold, and replies (and these
-    // callbacks) come back in the same order.
+    const failed = new Set<string>();
+    const failedVips = new Set<string>();
     const inFlight: Promise<void>[] = [];
+    let barrier = false;
     for (const op of ops) {
       const line = describeOp(op);
-      if (dryRun) {
-        this.#log.info("vpp-lb-op-dry-run", { op: line });
-        continue;
+      const vip = vipKeyString(op.vip);
+      if (op.kind === "set-weight" && op.afterRaises) {
+        if (!barrier) {
+          barrier = true;
+          await Promise.all(inFlight.splice(0));
+        }
+        if (failedVips.has(vip)) {
+          const msg =
+            `${line}: not sent, an earlier operation on this VIP failed`;
+          errors.push(msg);
+          failed.add(op.frontend);
+          this.#log.warn("vpp-lb-op-held", { op: line });
+          continue;
+        }
       }
       inFlight.push(
         apply(this.#lb, op).then(() => {
           this.#cache?.apply(op);
-          this.#log.info("vpp-lb-op", { op: line, scope: label });
+          for (const j of this.#journals) j.ops.push(op);
+          this.#log.info("vpp-lb-op", { op: line });
           this.#onOp?.(kind, op);
           if (op.kind === "set-weight" && op.flush) {
             this.#flushed.add(`${op.frontend}\0${op.address}`);
@@ -277,6 +413,9 @@ export class Reconciler {
         }, (e) => {
           // Whatever VPP holds now is uncertain: the next sync dumps.
           this.#cache = undefined;
+          for (const j of this.#journals) j.tainted = true;
+          failedVips.add(vip);
+          failed.add(op.frontend ?? "*");
           const msg = `${line}: ${e instanceof Error ? e.message : String(e)}`;
           errors.push(msg);
           this.#log.error("vpp-lb-op-failed", { op: line, error: msg });
@@ -285,16 +424,6 @@ export class Reconciler {
       if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
     }
     await Promise.all(inFlight);
-    // A flush that needed no weight change counts as delivered once VPP
-    // has the weight: record it so it is not re-sent on every sync.
-    if (!dryRun && errors.length === 0) {
-      for (const d of desired) {
-        if (frontends && !frontends.has(d.frontend)) continue;
-        for (const a of d.ases) {
-          if (a.flush && a.weight === 0) this.#flushed.add(key(d.frontend, a));
-        }
-      }
-    }
-    return { scope: label, ops, errors, dryRun };
+    return { errors, failed };
   }
 }

@@ -7,6 +7,7 @@ import type { BackendState } from "../health/types.ts";
 import { MemoryLb } from "../vpp/memory.ts";
 import type { LbApi } from "../vpp/types.ts";
 import { type HealthView, Reconciler } from "./reconciler.ts";
+import { waitFor } from "../../tests/helpers/wait.ts";
 
 function config(minDelay = "0s", maxDelay = "0s"): Config {
   const r = parseConfigText(
@@ -273,4 +274,141 @@ Deno.test("reconciler: a transition syncs from the cached state, without dumping
   r.invalidate();
   await r.requestFrontend("web");
   assert.equal(dumps, 3, "after invalidate the next sync dumps");
+});
+
+/** `lb` with some calls replaced, for failures and slow dumps. */
+function wrap(lb: MemoryLb, over: Partial<LbApi>): LbApi {
+  return {
+    getConf: () => lb.getConf(),
+    setConf: (c) => lb.setConf(c),
+    dump: () => lb.dump(),
+    addVip: (v) => lb.addVip(v),
+    delVip: (k) => lb.delVip(k),
+    addAs: (v, a, w) => lb.addAs(v, a, w),
+    delAs: (v, a, f) => lb.delAs(v, a, f),
+    setWeight: (v, a, w, f) => lb.setWeight(v, a, w, f),
+    ...over,
+  };
+}
+
+Deno.test("reconciler: lb_conf goes to VPP during the warmup hold (a fresh VPP's broadcast source black-holes)", async () => {
+  const lb = new MemoryLb();
+  const r = new Reconciler({
+    lb,
+    health: view(config("5s", "30s"), { a: "unknown", b: "unknown" }),
+    log: quiet(),
+    now: () => 0,
+  });
+  assert.equal(r.warmup.phase(0), "hold");
+  await r.pushConf();
+  assert.equal((await lb.getConf()).ipv4SrcAddress, "192.0.2.254");
+  assert.equal((await lb.getConf()).ipv6SrcAddress, "2001:db8::254");
+  assert.equal((await r.sync()).skipped, "warmup", "weights still held");
+  assert.equal((await lb.dump()).vips.length, 0);
+});
+
+Deno.test("reconciler: full syncs asked for while one waits share it", async () => {
+  const lb = new MemoryLb();
+  let dumps = 0;
+  const r = new Reconciler({
+    lb: wrap(lb, {
+      dump: () => {
+        dumps++;
+        return lb.dump();
+      },
+    }),
+    health: view(config(), { a: "up", b: "up", c: "up" }),
+    log: quiet(),
+  });
+  const all = await Promise.all([r.sync(), r.sync(), r.sync()]);
+  assert.equal(dumps, 1);
+  assert.equal(all[0], all[2]);
+  assert.equal(all[0].ops.length, 4);
+  assert.equal(lb.operations.length, 4, "sent once");
+});
+
+Deno.test("reconciler: a transition never waits for a full sync's dump, and the dump is corrected by it", async () => {
+  const lb = new MemoryLb();
+  const states: Record<string, BackendState> = { a: "up", b: "up", c: "up" };
+  let release: (() => void) | undefined;
+  let slow = false;
+  const r = new Reconciler({
+    lb: wrap(lb, {
+      dump: async () => {
+        const state = await lb.dump();
+        if (slow) await new Promise<void>((res) => release = res);
+        return state;
+      },
+    }),
+    health: view(config(), states),
+    log: quiet(),
+  });
+  await r.sync();
+  slow = true;
+  const full = r.sync();
+  await waitFor("the full sync is dumping", () => release !== undefined);
+  // b fails while VPP is being dumped (the dump says b is at 100).
+  states.b = "down";
+  const t = await r.requestFrontend("web");
+  assert.deepEqual(
+    t.ops.map((o) => o.kind === "set-weight" && [o.address, o.weight]),
+    [["10.0.0.2", 0]],
+  );
+  release!();
+  const res = await full;
+  assert.deepEqual(
+    res.ops,
+    [],
+    "the dump plus b's operation is what VPP holds",
+  );
+  assert.equal(
+    r.cachedState()?.ases.find((a) => a.address === "10.0.0.2")?.weight,
+    0,
+  );
+});
+
+Deno.test("reconciler: when raising the new pool fails, the old one keeps its weight and the frontend is retried", async () => {
+  const lb = new MemoryLb();
+  const states: Record<string, BackendState> = {
+    a: "down",
+    b: "down",
+    c: "up",
+  };
+  let refuse = false;
+  const r = new Reconciler({
+    lb: wrap(lb, {
+      setWeight: (v, a, w, f) =>
+        refuse && w > 0
+          ? Promise.reject(new Error("VPP answered -6"))
+          : lb.setWeight(v, a, w, f),
+    }),
+    health: view(config(), states),
+    log: quiet(),
+  });
+  await r.sync();
+  assert.deepEqual(await weights(lb), {
+    "10.0.0.1": 0,
+    "10.0.0.2": 0,
+    "10.0.0.3": 100,
+  });
+  // b comes back: raise b (fails), then lower c (must not be sent).
+  refuse = true;
+  states.b = "up";
+  const res = await r.requestFrontend("web");
+  assert.deepEqual(res.failed, ["web"]);
+  assert.equal(res.errors.length, 2, res.errors.join("\n"));
+  assert.match(res.errors[1], /set weight 0 for as 10\.0\.0\.3 .*not sent/);
+  assert.deepEqual(await weights(lb), {
+    "10.0.0.1": 0,
+    "10.0.0.2": 0,
+    "10.0.0.3": 100,
+  }, "traffic stays on c");
+  refuse = false;
+  const retry = await r.requestFrontend("web");
+  assert.deepEqual(retry.failed, []);
+  assert.deepEqual(await weights(lb), {
+    "10.0.0.1": 0,
+    "10.0.0.2": 100,
+    "10.0.0.3": 0,
+  });
 });

@@ -60,6 +60,11 @@ export class Warmup {
     return settled;
   }
 
+  /** Whether `frontend` was released before (it stays released). */
+  isReleased(frontend: string): boolean {
+    return this.#released.has(frontend);
+  }
+
   /** Whether a full sync (which may delete VIPs) is allowed. */
   fullSyncAllowed(nowMs: number): boolean {
     return this.phase(nowMs) === "done";

@@ -14,6 +14,7 @@ import {
   type Vip,
   type VipKey,
   type VipProtocol,
+  type VipState,
   VppError,
   type VppVersion,
 } from "./types.ts";
@@ -137,7 +138,7 @@ export class VppLb implements LbApi {
       );
     }
 
-    const vips: Vip[] = [];
+    const vips: VipState[] = [];
     const known = new Set<string>();
     for (const d of vipDetails) {
       const encap = ENCAP_NAME[d.encap];
@@ -167,7 +168,8 @@ export class VppLb implements LbApi {
       vips.push({
         ...key,
         encap,
-        srcIpSticky: fromCli?.srcIpSticky ?? false,
+        // Unknown (undefined) when the CLI scrape did not show this VIP.
+        srcIpSticky: fromCli?.srcIpSticky,
         // The details carry a u16: 65536 arrives as 0.
         flowTableLength: fromCli?.newSize ?? (d.flow_table_length || 65536),
       });

@@ -28,6 +28,15 @@ export interface Vip extends VipKey {
   readonly flowTableLength: number;
 }
 
+/**
+ * A VIP as read back from VPP. `srcIpSticky` comes from scraping the CLI
+ * (no dump message reports it): undefined when the scrape did not show the
+ * VIP, and unknown must never be taken for false (that would rebuild it).
+ */
+export interface VipState extends Omit<Vip, "srcIpSticky"> {
+  readonly srcIpSticky: boolean | undefined;
+}
+
 /** An application server of a VIP as VPP reports it. */
 export interface As {
   readonly vip: VipKey;
@@ -52,7 +61,7 @@ export interface LbConf {
 /** What VPP holds now: the conf, the VIPs and their live ASes. */
 export interface LbState {
   readonly conf: LbConf;
-  readonly vips: readonly Vip[];
+  readonly vips: readonly VipState[];
   /** Only ASes in use (deleted ones awaiting garbage collection are left out). */
   readonly ases: readonly As[];
 }
