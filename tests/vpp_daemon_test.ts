@@ -10,7 +10,7 @@ import {
   fakeVppFiles,
   type FakeVppState,
 } from "./helpers/fakevpp.ts";
-import { startDaemon } from "./helpers/fixture.ts";
+import { startDaemon, STEADY_PROBES } from "./helpers/fixture.ts";
 import { assertPromtoolClean } from "./helpers/promtool.ts";
 import { waitFor } from "./helpers/wait.ts";
 
@@ -35,6 +35,7 @@ Deno.test("vpp: cold start, transitions, failover, drift, VPP restart — throug
   const lib = await buildFakeVpp();
   await using files = await fakeVppFiles({ timeout_scale_ms: 100 });
   await using d = await startDaemon({
+    probe: STEADY_PROBES,
     vpp: { lib, env: files.env, syncInterval: "1s" },
   });
   const A = "127.0.3.1", B = "127.0.3.2", C = "127.0.3.3";
@@ -174,7 +175,7 @@ Deno.test("vpp: a daemon restart with VPP programmed changes no healthy backend'
   ];
   const before = { "127.0.3.1": 100, "127.0.3.2": 100, "127.0.3.3": 0 };
   await using d = await startDaemon({
-    fall: 3,
+    probe: STEADY_PROBES,
     vpp: {
       lib,
       env: { ...files.env, FAKEVPP_INIT: init.join(";") },
@@ -208,7 +209,10 @@ Deno.test("vpp: a daemon restart with VPP programmed changes no healthy backend'
 Deno.test("vpp: reloads flip src-ip-sticky (recreate), add and remove frontends; refusals are reported", async () => {
   const lib = await buildFakeVpp();
   await using files = await fakeVppFiles({ timeout_scale_ms: 100 });
-  await using d = await startDaemon({ vpp: { lib, env: files.env } });
+  await using d = await startDaemon({
+    probe: STEADY_PROBES,
+    vpp: { lib, env: files.env },
+  });
   await files.waitState(
     "programmed",
     (s) => weightsOf(s) !== undefined,

@@ -1,7 +1,7 @@
 /**
  * A running daemon with controllable backends, for API-level system tests:
  * each backend is an HTTP listener on 127.0.0.1 whose health the test flips,
- * and the daemon (a real process) probes them every 100 ms.
+ * and the daemon (a real process) probes them every 100 ms by default.
  */
 import { freePort, MaglevProcess } from "./maglev.ts";
 
@@ -24,6 +24,39 @@ export interface DaemonFixture extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** Health-check timing of every backend, as config durations ("100ms"). */
+export interface ProbeTiming {
+  readonly interval: string;
+  /** Must be shorter than `interval` (the config refuses it otherwise). */
+  readonly timeout: string;
+  readonly fastInterval?: string;
+  readonly downInterval?: string;
+  readonly fall?: number;
+}
+
+/**
+ * Timing for tests that flip backends and also assert a state at one moment
+ * (VPP weights, "every backend up"): nothing but the test may move a
+ * backend. The backends answer from the test process at once (200 or 503),
+ * so a probe only fails by timeout when the daemon or the test process gets
+ * no CPU for the whole timeout. Under load (two busy loops and three test
+ * modules on 2 cores) probes took 1 ms at the median and up to ~540 ms
+ * (one stall of a daemon); the default 80 ms timeout with fall 1 let such a
+ * stall take a healthy backend down, and rise 1 brought it back ~100 ms
+ * later: a window an assertion can land in. Here a healthy backend goes down
+ * only after two probes in a row each get no answer for 900 ms (one stall of
+ * at least 1.9 s, or two stalls of 0.9 s hitting back-to-back probes), while
+ * a backend the test makes sick still goes down within interval +
+ * fast-interval (~1.2 s) and comes back within down-interval (~0.1 s).
+ */
+export const STEADY_PROBES: ProbeTiming = {
+  interval: "1s",
+  timeout: "900ms",
+  fastInterval: "100ms",
+  downInterval: "100ms",
+  fall: 2,
+};
+
 /** Options of `startDaemon`. */
 export interface FixtureOptions {
   /** Backend names; default a, b, c. */
@@ -34,10 +67,13 @@ export interface FixtureOptions {
   readonly interval?: string;
   /**
    * Failed probes before a backend goes down (default 1: tests see a change
-   * at once). Tests that assert nothing changes use more, so one slow probe
-   * on a loaded machine cannot take a healthy backend down.
+   * at once). With the 80 ms timeout one slow probe on a loaded machine can
+   * take a healthy backend down: tests that assert a state at one moment
+   * use `probe: STEADY_PROBES` instead.
    */
   readonly fall?: number;
+  /** Every probe setting at once; replaces `interval` and `fall`. */
+  readonly probe?: ProbeTiming;
   /**
    * Program VPP through this libvppapiclient.so (the stand-in), with these
    * env vars for it; otherwise the daemon runs with --vpp=false.
@@ -48,6 +84,12 @@ export interface FixtureOptions {
     readonly minDelay?: string;
     readonly maxDelay?: string;
     readonly syncInterval?: string;
+    /**
+     * Leave startup-min-delay and startup-max-delay out of the config, so
+     * the daemon's own warmup defaults apply (minDelay and maxDelay are
+     * then ignored); otherwise both default to 0s here (no warmup).
+     */
+    readonly defaultWarmup?: boolean;
   };
 }
 
@@ -74,15 +116,24 @@ export async function startDaemon(
     backends.set(name, b);
   }
   const interval = opts.interval ?? "100ms";
-  const timeout = interval === "100ms" ? "80ms" : "8ms";
+  const probe: ProbeTiming = opts.probe ?? {
+    interval,
+    timeout: interval === "100ms" ? "80ms" : "8ms",
+    fall: opts.fall ?? 1,
+  };
+  const timing = [
+    `interval: ${probe.interval}`,
+    ...(probe.fastInterval ? [`fast-interval: ${probe.fastInterval}`] : []),
+    ...(probe.downInterval ? [`down-interval: ${probe.downInterval}`] : []),
+    `timeout: ${probe.timeout}`,
+    "rise: 1",
+    `fall: ${probe.fall ?? 1}`,
+  ].map((l) => `      ${l}`).join("\n");
   const checks = names.map((n) =>
     `    hc-${n}:
       type: http
       port: ${backends.get(n)!.port}
-      interval: ${interval}
-      timeout: ${timeout}
-      rise: 1
-      fall: ${opts.fall ?? 1}
+${timing}
       params: { path: /healthz, response-code: 200-299 }`
   ).join("\n");
   const primary = names.slice(0, 2).map((n) => `            ${n}: {}`).join(
@@ -94,9 +145,13 @@ export async function startDaemon(
     lb:
       ipv4-src-address: 192.0.2.254
       ipv6-src-address: 2001:db8::254
-      startup-min-delay: ${opts.vpp.minDelay ?? "0s"}
+${
+      opts.vpp.defaultWarmup
+        ? ""
+        : `      startup-min-delay: ${opts.vpp.minDelay ?? "0s"}
       startup-max-delay: ${opts.vpp.maxDelay ?? "0s"}
-      sync-interval: ${opts.vpp.syncInterval ?? "30s"}
+`
+    }      sync-interval: ${opts.vpp.syncInterval ?? "30s"}
 `
     : "";
   const config = `maglev:

@@ -1,0 +1,142 @@
+/**
+ * Config reloads (SIGHUP) seen in a real VPP: src-ip-sticky flips (VPP
+ * cannot change it on a live VIP, so the VIP is recreated), frontends of
+ * each protocol added, and removed ones deleted from VPP.
+ */
+import assert from "node:assert/strict";
+import { describeVips, RealVpp, VPP } from "../helpers/realvpp.ts";
+import {
+  A,
+  B,
+  C,
+  reload,
+  sameWeights,
+  startOn,
+  TCP,
+  WEB,
+  weightsIn,
+  withFrontend,
+} from "./_helpers.ts";
+
+/** VPP's protocol number for udp. */
+const UDP = 17;
+
+Deno.test({
+  name:
+    "real VPP: a reload flipping src-ip-sticky recreates the VIP with and without it",
+  ignore: VPP === undefined,
+  async fn() {
+    await using vpp = await RealVpp.start();
+    await using d = await startOn(vpp);
+    const want = { [A]: 100, [B]: 100, [C]: 0 };
+    await vpp.waitVips(
+      "web programmed",
+      (vs) => sameWeights(weightsIn(vs), want),
+      15_000,
+    );
+    const base = await Deno.readTextFile(d.configPath);
+    const sticky = base.replace(
+      "      port: 80\n",
+      "      port: 80\n      src-ip-sticky: true\n",
+    );
+    assert.notEqual(sticky, base);
+
+    for (const [config, on] of [[sticky, true], [base, false]] as const) {
+      await reload(d, config);
+      const vips = await vpp.waitVips(
+        `web's VIP ${on ? "with" : "without"} src_ip_sticky, same weights`,
+        (vs) =>
+          vs.some((v) => v.prefix === WEB && v.srcIpSticky === on) &&
+          sameWeights(weightsIn(vs), want),
+      );
+      assert.equal(vips.length, 1, describeVips(vips));
+      assert.equal(vips[0].newSize, 1024);
+      assert.equal(vips[0].type, "ip4-gre4");
+    }
+    assert.equal(
+      d.process.records.filter((r) =>
+        r.msg === "vpp-lb-op" && /^del vip 192\.0\.2\.1\/32/.test(String(r.op))
+      ).length,
+      2,
+      "deleted and created again at each flip",
+    );
+  },
+});
+
+Deno.test({
+  name: "real VPP: frontends added and removed by reloads",
+  ignore: VPP === undefined,
+  async fn() {
+    await using vpp = await RealVpp.start();
+    await using d = await startOn(vpp);
+    await vpp.waitVips(
+      "web programmed",
+      (vs) => sameWeights(weightsIn(vs), { [A]: 100, [B]: 100, [C]: 0 }),
+      15_000,
+    );
+    const base = await Deno.readTextFile(d.configPath);
+    const more = withFrontend(
+      base,
+      `    api:
+      address: 198.51.100.7
+      port: 443
+      pools:
+        - name: only
+          backends: { c: {} }
+    dns:
+      address: 198.51.100.8
+      protocol: udp
+      port: 53
+      pools:
+        - name: only
+          backends: { a: { weight: 50 }, b: {} }
+    all:
+      address: 198.51.100.9
+      protocol: any
+      pools:
+        - name: only
+          backends: { b: {} }
+`,
+    );
+    await reload(d, more);
+    let vips = await vpp.waitVips(
+      "api, dns and all added",
+      (vs) =>
+        sameWeights(weightsIn(vs, "198.51.100.7/32", 443), { [C]: 100 }) &&
+        sameWeights(weightsIn(vs, "198.51.100.8/32", 53), {
+          [A]: 50,
+          [B]: 100,
+        }) &&
+        sameWeights(weightsIn(vs, "198.51.100.9/32", "any"), {
+          [B]: 100,
+        }),
+    );
+    assert.equal(vips.length, 4, describeVips(vips));
+    const proto = (prefix: string) =>
+      vips.find((v) => v.prefix === prefix)?.protocol;
+    assert.equal(proto("198.51.100.7/32"), TCP);
+    assert.equal(proto("198.51.100.8/32"), UDP);
+    assert.equal(proto("198.51.100.9/32"), undefined, "all ports");
+    assert.ok(
+      sameWeights(weightsIn(vips), { [A]: 100, [B]: 100, [C]: 0 }),
+      "web untouched",
+    );
+
+    // withFrontend put the new ones first: web is the config's tail.
+    const webless = more.replace(/ {4}web:\n[\s\S]*$/, "");
+    assert.ok(!webless.includes("192.0.2.1"), webless);
+    await reload(d, webless);
+    vips = await vpp.waitVips(
+      "web's VIP deleted",
+      (vs) => !vs.some((v) => v.prefix === WEB),
+    );
+    assert.equal(vips.length, 3, describeVips(vips));
+    await reload(d, base);
+    vips = await vpp.waitVips(
+      "only web left",
+      (vs) =>
+        vs.length === 1 &&
+        sameWeights(weightsIn(vs), { [A]: 100, [B]: 100, [C]: 0 }),
+    );
+  },
+});
