@@ -3,7 +3,7 @@
  * interface, with the library's sharp edges enforced (vac_write while not
  * connected and vac_connect while connected are test failures, as they
  * crash the real library). Handlers answer requests; VPP can be killed and
- * restarted.
+ * restarted, or paused and resumed (SIGSTOP/SIGCONT).
  */
 
 import { decode, encode, peekId } from "./codec.ts";
@@ -44,6 +44,7 @@ export class FakeTransport implements VacTransport {
   /** Calls that would have crashed the real library. */
   readonly violations: string[] = [];
   connects = 0;
+  /** Completed vac_disconnect calls: the link is down when this moves. */
   disconnects = 0;
   /** Result of vac_connect while VPP is down. */
   downConnectRv = -1;
@@ -55,6 +56,11 @@ export class FakeTransport implements VacTransport {
   #queue: Uint8Array[] = [];
   #wake: (() => void) | undefined;
   #reading = false;
+  #paused = false;
+  /** Requests written while paused: VPP's input queue. */
+  #held: { name: MessageName; values: WireRecord }[] = [];
+  /** Most requests that waited in the paused VPP's input queue at once. */
+  maxHeld = 0;
 
   constructor(opts: FakeTransportOptions = {}) {
     this.#msPerSecond = opts.msPerSecond ?? 20;
@@ -91,9 +97,33 @@ export class FakeTransport implements VacTransport {
     this.#running = false;
   }
 
+  /**
+   * VPP stops running (SIGSTOP): its process lives, requests wait in its
+   * input queue unanswered until `resume()`.
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** VPP runs again (SIGCONT): answers what waited, in order. */
+  resume(): void {
+    this.#paused = false;
+    for (const { name, values } of this.#held.splice(0)) {
+      this.#answer(name, values);
+    }
+    this.#wake?.();
+  }
+
+  /** Requests waiting in the paused VPP's input queue. */
+  get held(): number {
+    return this.#held.length;
+  }
+
   /** VPP starts again; an old link stays dead, a new vac_connect works. */
   restart(): void {
     this.#running = true;
+    this.#paused = false;
+    this.#held = [];
     this.#vppGeneration++;
   }
 
@@ -138,19 +168,22 @@ export class FakeTransport implements VacTransport {
       return -1;
     }
     await new Promise((r) => setTimeout(r, this.connectDelayMs));
-    if (!this.#running) return this.downConnectRv;
+    // A paused VPP never answers the registration either.
+    if (!this.#running || this.#paused) return this.downConnectRv;
     this.#linkGeneration = this.#vppGeneration;
     this.#queue = [];
     return 0;
   }
 
   async disconnect(): Promise<number> {
-    this.disconnects++;
     if (this.#reading) this.violations.push("vac_disconnect during vac_read");
     await new Promise((r) => setTimeout(r, 1));
     this.#linkGeneration = 0;
     this.#queue = [];
     this.#wake?.();
+    // Counted only now: a test that sees the count must also see the link
+    // gone, not the moment between the call and its completion.
+    this.disconnects++;
     return 0;
   }
 
@@ -170,6 +203,17 @@ export class FakeTransport implements VacTransport {
     const values = decode(name, bytes) as WireRecord;
     this.sent.push({ name, values });
     if (!this.#live()) return 0; // goes into a dead queue
+    if (this.#paused) {
+      this.#held.push({ name, values });
+      this.maxHeld = Math.max(this.maxHeld, this.#held.length);
+      return 0;
+    }
+    this.#answer(name, values);
+    this.#wake?.();
+    return 0;
+  }
+
+  #answer(name: MessageName, values: WireRecord): void {
     const context = values.context as number;
     const handler = this.handlers.get(name);
     for (const reply of handler?.(values) ?? []) {
@@ -179,8 +223,6 @@ export class FakeTransport implements VacTransport {
           : this.encodeMessage(reply[0], reply[1], context),
       );
     }
-    this.#wake?.();
-    return 0;
   }
 
   async read(timeoutS: number): Promise<ReadResult> {
