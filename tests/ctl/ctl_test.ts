@@ -47,7 +47,7 @@ Deno.test("ctl: one-shot commands against a daemon", async (t) => {
         new RegExp(
           `^${name} +127\\.0\\.3\\.${
             i + 1
-          } +up +1/1 +hc-${name} +L7OK HTTP 200`,
+          } +up +2/2 +hc-${name} +L7OK HTTP 200`,
         ),
       );
       assert.equal(lines[i + 1].indexOf("up"), stateCol, "columns align");

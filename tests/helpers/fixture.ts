@@ -63,7 +63,10 @@ export interface FixtureOptions {
   readonly backends?: readonly string[];
   /** Extra daemon flags. */
   readonly flags?: readonly string[];
-  /** Probe interval (also the fast/down interval): "100ms" (default) or "10ms". */
+  /**
+   * Probe interval (also the fast/down interval): "100ms" or "10ms"; with
+   * neither this nor `fall` nor `probe`, STEADY_PROBES.
+   */
   readonly interval?: string;
   /**
    * Failed probes before a backend goes down (default 1: tests see a change
@@ -115,12 +118,16 @@ export async function startDaemon(
     servers.push(server);
     backends.set(name, b);
   }
-  const interval = opts.interval ?? "100ms";
-  const probe: ProbeTiming = opts.probe ?? {
-    interval,
-    timeout: interval === "100ms" ? "80ms" : "8ms",
-    fall: opts.fall ?? 1,
-  };
+  // Unless a test asks for raw timing, a CPU stall of the loaded machine
+  // must not move a healthy backend (see STEADY_PROBES).
+  const probe: ProbeTiming = opts.probe ??
+    (opts.interval === undefined && opts.fall === undefined
+      ? STEADY_PROBES
+      : {
+        interval: opts.interval ?? "100ms",
+        timeout: opts.interval === "10ms" ? "8ms" : "80ms",
+        fall: opts.fall ?? 1,
+      });
   const timing = [
     `interval: ${probe.interval}`,
     ...(probe.fastInterval ? [`fast-interval: ${probe.fastInterval}`] : []),
