@@ -99,7 +99,7 @@ export function makeResult(
 }
 
 /** How late a deadline timer may fire before it counts as an event-loop stall. */
-const LATE_TIMER_MS = 20;
+export const LATE_TIMER_MS = 20;
 
 /**
  * Runs `body` with a deadline of `timeoutMs`. Resolves with the body's

@@ -8,7 +8,7 @@
  */
 import type { HealthCheckConfig } from "../config/types.ts";
 import type { ProbeCode } from "../health/types.ts";
-import { failureCode, makeResult } from "./deadline.ts";
+import { failureCode, LATE_TIMER_MS, makeResult } from "./deadline.ts";
 import {
   type FromNetnsWorker,
   invalidNetnsName,
@@ -38,7 +38,7 @@ interface Waiting {
   readonly resolve: (r: ProbeResult) => void;
   readonly start: number;
   readonly check: HealthCheckConfig;
-  readonly timer: ReturnType<typeof setTimeout>;
+  timer: ReturnType<typeof setTimeout>;
 }
 
 function timeoutCode(check: HealthCheckConfig): ProbeCode {
@@ -120,9 +120,21 @@ export class NetnsProber implements Prober {
     };
     return new Promise<ProbeResult>((resolve) => {
       // Safety net: a stuck or dead worker must not hold a probe past its
-      // timeout.
-      const timer = setTimeout(() => {
-        if (!this.#waiting.delete(id)) return;
+      // timeout. Fired late, the loop was stalled and the worker's answer
+      // may be queued behind this timer: one more turn first (as in
+      // runWithDeadline), so a busy checker does not report a layer it
+      // never saw.
+      const due = check.timeoutMs + ANSWER_GRACE_MS;
+      let graced = false;
+      const fire = () => {
+        if (!this.#waiting.has(id)) return;
+        if (!graced && performance.now() - start - due > LATE_TIMER_MS) {
+          graced = true;
+          const w = this.#waiting.get(id)!;
+          w.timer = setTimeout(fire, 0);
+          return;
+        }
+        this.#waiting.delete(id);
         resolve(
           makeResult(
             timeoutCode(check),
@@ -130,7 +142,8 @@ export class NetnsProber implements Prober {
             performance.now() - start,
           ),
         );
-      }, check.timeoutMs + ANSWER_GRACE_MS);
+      };
+      const timer = setTimeout(fire, due);
       this.#waiting.set(id, { resolve, start, check, timer });
       try {
         worker.postMessage(msg);
