@@ -78,12 +78,34 @@ export function formatText(r: LogRecord): string {
 
 const encoder = new TextEncoder();
 
-/** Writes a line to stderr, ignoring a closed pipe: logging must never kill the daemon. */
+/** How long one line may wait for a reader that does not keep up. */
+const WRITE_PATIENCE_MS = 2000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes a line to stderr whole, ignoring a closed pipe: logging must never
+ * kill the daemon. A pipe whose reader falls behind takes only part of a
+ * long line per write; the rest is written after it, or the next record
+ * would run into a half line (a broken JSON record). A reader that takes
+ * nothing for WRITE_PATIENCE_MS loses the rest of that line.
+ */
 export function stderrLine(line: string): void {
-  try {
-    Deno.stderr.writeSync(encoder.encode(line + "\n"));
-  } catch {
-    // stderr gone (closed terminal, broken pipe): nothing sensible to do.
+  const bytes = encoder.encode(line + "\n");
+  let off = 0;
+  const giveUp = performance.now() + WRITE_PATIENCE_MS;
+  while (off < bytes.length) {
+    let n = 0;
+    try {
+      n = Deno.stderr.writeSync(bytes.subarray(off));
+    } catch (e) {
+      // stderr gone (closed terminal, broken pipe): nothing sensible to do.
+      if (!(e instanceof Deno.errors.WouldBlock)) return;
+    }
+    off += n;
+    if (n === 0) {
+      if (performance.now() > giveUp) return;
+      Atomics.wait(pause, 0, 0, 1);
+    }
   }
 }
 

@@ -49,3 +49,28 @@ Deno.test("log: text format quotes values with spaces", () => {
   );
   assert.match(formatJson(r), /"e":"x y"/);
 });
+
+Deno.test("log: a reader that falls behind still gets every line whole", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      new URL("./testdata/long_lines_main.ts", import.meta.url).pathname,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // Read in small pieces with pauses, so the pipe is full most of the time.
+  const reader = child.stderr.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  for (let reads = 0; reads < 100_000; reads++) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    if (reads % 8 === 0) await new Promise((r) => setTimeout(r, 1));
+  }
+  assert.equal((await child.status).code, 0);
+  const lines = text.trimEnd().split("\n");
+  assert.equal(lines.length, 50);
+  lines.forEach((l, i) => assert.equal(JSON.parse(l).i, i));
+});
