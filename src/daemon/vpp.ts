@@ -71,6 +71,7 @@ export class DaemonVpp {
   #retrySet = new Set<string>();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #retryAttempt = 0;
+  readonly #reported = new WeakSet<SyncResult>();
   #lbsync: Counter<"scope" | "kind">;
   #apiTotal: Counter<"msg" | "direction" | "result">;
 
@@ -307,6 +308,10 @@ export class DaemonVpp {
   }
 
   #report(r: SyncResult, reason: string): void {
+    // Merged requests share one result: one backend in 1,000 frontends asks
+    // 1,000 times for the same sync, which is reported once.
+    if (this.#reported.has(r)) return;
+    this.#reported.add(r);
     if (r.ops.length > 0 || r.errors.length > 0) {
       this.#log.info("vpp-sync", {
         reason,
