@@ -167,7 +167,7 @@ Deno.test("vpp: a daemon restart with VPP programmed changes no healthy backend'
   // VPP as the previous daemon left it.
   await using files = await fakeVppFiles({ timeout_scale_ms: 100 });
   const init = [
-    "conf 192.0.2.254 2001:db8::254 65536 40",
+    "conf ip4=192.0.2.254 ip6=2001:db8::254 buckets=65536 timeout=40",
     "vip_add 192.0.2.1/32 tcp 80 encap=gre4 len=1024 sticky=0",
     "as_add 192.0.2.1/32 tcp 80 127.0.3.1 100",
     "as_add 192.0.2.1/32 tcp 80 127.0.3.2 100",

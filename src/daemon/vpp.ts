@@ -397,14 +397,13 @@ export class DaemonVpp {
 
   /**
    * What VPP's lb plugin holds now: the reconciler's view (its last dump
-   * plus every operation VPP acknowledged since) when it has one. A dump of
-   * a large table stalls VPP's main thread, and the dashboard asks after
-   * every transition, so only an unknown state costs a dump.
+   * plus every operation VPP acknowledged since, with the changed VIPs'
+   * buckets read again) when it has one. The dashboard asks after every
+   * transition, so only an unknown state costs a full dump.
    */
-  lbState(): Promise<LbState> {
+  async lbState(): Promise<LbState> {
     const { vpp, reconciler } = this.#require();
-    const cached = reconciler.cachedState();
-    return cached ? Promise.resolve(cached) : vpp.lb.dump();
+    return await reconciler.viewState() ?? await vpp.lb.dump();
   }
 
   /** Operator-requested sync, all frontends or one; dry-run sends nothing. */

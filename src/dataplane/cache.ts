@@ -17,6 +17,11 @@ interface Entry {
 export class LbCache {
   #conf: LbConf;
   readonly #vips = new Map<string, Entry>();
+  /**
+   * VIPs whose bucket counts operations changed: VPP recomputes its Maglev
+   * table, so only a read of the VIP tells the new counts.
+   */
+  readonly #stale = new Set<string>();
 
   /** Indexes a dump. */
   constructor(state: LbState) {
@@ -58,6 +63,27 @@ export class LbCache {
     return { conf: this.#conf, vips, ases };
   }
 
+  /** VIPs whose bucket counts are out of date (see `refreshAses`). */
+  staleVips(): VipKey[] {
+    return [...this.#stale].flatMap((k) => {
+      const e = this.#vips.get(k);
+      return e ? [e.vip] : [];
+    });
+  }
+
+  /** Replaces the ASes of `keys` with a fresh read of them (`ases`). */
+  refreshAses(keys: readonly VipKey[], ases: readonly As[]): void {
+    const fresh = new Map<string, Map<string, As>>();
+    for (const k of keys) fresh.set(vipKeyString(k), new Map());
+    for (const a of ases) fresh.get(vipKeyString(a.vip))?.set(a.address, a);
+    for (const [k, m] of fresh) {
+      const e = this.#vips.get(k);
+      if (!e) continue;
+      e.ases = m;
+      this.#stale.delete(k);
+    }
+  }
+
   /** Records an operation VPP acknowledged. */
   apply(op: Op): void {
     const key = vipKeyString(op.vip);
@@ -67,11 +93,13 @@ export class LbCache {
         return;
       case "del-vip":
         this.#vips.delete(key);
+        this.#stale.delete(key);
         return;
       case "add-as":
       case "set-weight": {
         const e = this.#vips.get(key);
         if (!e) return;
+        this.#stale.add(key);
         const old = e.ases.get(op.address);
         e.ases.set(op.address, {
           vip: e.vip,
@@ -83,6 +111,7 @@ export class LbCache {
       }
       case "del-as":
         this.#vips.get(key)?.ases.delete(op.address);
+        this.#stale.add(key);
         return;
     }
   }

@@ -279,6 +279,25 @@ export class Reconciler {
     return this.#cache?.state();
   }
 
+  /**
+   * `cachedState()` with true bucket counts: the VIPs that operations
+   * changed since they were last read are read again, one small request
+   * each (never a dump of everything). Undefined when there is no view.
+   */
+  viewState(): Promise<LbState | undefined> {
+    return this.#serial(async () => {
+      const cache = this.#cache;
+      if (!cache) return undefined;
+      const stale = cache.staleVips();
+      if (stale.length > 0) {
+        const ases = await this.#lb.dumpAses(stale);
+        // Not if a failure or reconnect dropped this view meanwhile.
+        if (this.#cache === cache) cache.refreshAses(stale, ases);
+      }
+      return this.#cache?.state();
+    });
+  }
+
   #settled(frontend: string): boolean {
     const fe = this.#health.config.frontends.get(frontend);
     if (!fe) return false;

@@ -5,7 +5,7 @@ import type { Config } from "../config/types.ts";
 import { evaluateFrontend } from "../health/frontend.ts";
 import type { BackendState } from "../health/types.ts";
 import { MemoryLb } from "../vpp/memory.ts";
-import type { LbApi } from "../vpp/types.ts";
+import type { LbApi, LbState } from "../vpp/types.ts";
 import { type HealthView, Reconciler } from "./reconciler.ts";
 import { waitFor } from "../../tests/helpers/wait.ts";
 
@@ -238,6 +238,8 @@ Deno.test("reconciler: a transition syncs from the cached state, without dumping
       dumps++;
       return lb.dump();
     },
+    dumpVips: () => lb.dumpVips(),
+    dumpAses: (v) => lb.dumpAses(v),
     addVip: (v) => lb.addVip(v),
     delVip: (k) => lb.delVip(k),
     addAs: (v, a, w) => lb.addAs(v, a, w),
@@ -282,6 +284,8 @@ function wrap(lb: MemoryLb, over: Partial<LbApi>): LbApi {
     getConf: () => lb.getConf(),
     setConf: (c) => lb.setConf(c),
     dump: () => lb.dump(),
+    dumpVips: () => lb.dumpVips(),
+    dumpAses: (v) => lb.dumpAses(v),
     addVip: (v) => lb.addVip(v),
     delVip: (k) => lb.delVip(k),
     addAs: (v, a, w) => lb.addAs(v, a, w),
@@ -411,4 +415,36 @@ Deno.test("reconciler: when raising the new pool fails, the old one keeps its we
     "10.0.0.2": 100,
     "10.0.0.3": 0,
   });
+});
+
+Deno.test("reconciler: the view behind GetVPPLBState re-reads only the VIPs whose buckets changed", async () => {
+  const lb = new MemoryLb();
+  const read: string[][] = [];
+  const states: Record<string, BackendState> = { a: "up", b: "up", c: "up" };
+  const r = new Reconciler({
+    lb: wrap(lb, {
+      dumpAses: (vips) => {
+        read.push(vips.map((v) => `${v.prefix} ${v.port}`));
+        return lb.dumpAses(vips);
+      },
+    }),
+    health: view(config(), states),
+    log: quiet(),
+  });
+  assert.equal(await r.viewState(), undefined, "no view before a sync");
+  await r.sync();
+  read.length = 0;
+  const buckets = (s: LbState | undefined) =>
+    Object.fromEntries(s!.ases.map((a) => [a.address, a.numBuckets]));
+  const first = await r.viewState();
+  assert.deepEqual(buckets(first), buckets(await lb.dump()));
+  assert.deepEqual(read, [["192.0.2.1/32 80"]], "the synced VIP is re-read");
+  assert.deepEqual(buckets(await r.viewState()), buckets(first));
+  assert.equal(read.length, 1, "nothing changed since: no read");
+  states.b = "down";
+  await r.requestFrontend("web");
+  const after = await r.viewState();
+  assert.equal(read.length, 2);
+  assert.equal(buckets(after)["10.0.0.2"], 0);
+  assert.deepEqual(buckets(after), buckets(await lb.dump()));
 });

@@ -4,6 +4,19 @@
  * backoff. It never throws out of its background work: the daemon keeps
  * probing whether VPP is there or not, and learns about the link through
  * events.
+ *
+ * Three rules keep a slow or stopped VPP from hurting the daemon:
+ * - Deadlines count silence, not time: a call fails when nothing came from
+ *   VPP for its timeout while VPP still owed it an answer, so a long dump
+ *   ahead of it (or being received) never fails it or the keepalive.
+ * - At most `sendWindow` messages are in VPP's input queue on our account.
+ *   `vac_write` runs on the event loop and blocks once that queue (1,024
+ *   messages for all clients) is full, for as long as VPP does not run;
+ *   more requests wait here, in order.
+ * - A VPP whose process is alive but silent (stopped, or hung) is "stalled":
+ *   the registration is kept and no reconnect is tried, because each
+ *   vac_connect to a stopped VPP leaves a registration behind in it once it
+ *   runs again. Only a VPP whose process is gone is reconnected to.
  */
 
 import { VppError, type VppVersion } from "./types.ts";
@@ -74,6 +87,8 @@ export type ApiObserver = (
 /** The logging the client does (the daemon's Logger fits). */
 export interface VppLogger {
   debug(msg: string, fields?: Record<string, unknown>): void;
+  /** Recoveries (`vpp-resumed`); warn is used without it. */
+  info?(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   /** When present and false for "debug", per-message records are not even built. */
   enabled?(level: "debug"): boolean;
@@ -94,6 +109,82 @@ export type VppClientEvent =
     readonly retryInMs: number;
   };
 
+/** What `/proc/<pid>/stat` says about VPP's process. */
+export interface VppProcess {
+  /** The state letter: R, S, D (running or waiting), T (stopped), t (traced), Z (zombie). */
+  readonly state: string;
+  /** Clock ticks after boot at which it started: tells a restarted VPP with a reused pid apart. */
+  readonly startTime: string;
+}
+
+/** Looks VPP's process up by pid; undefined when there is no such VPP process (or it cannot be told). */
+export type ProcessProbe = (pid: number) => VppProcess | undefined;
+
+/**
+ * The default ProcessProbe: `/proc/<pid>/stat`, accepted only when the
+ * process is named like VPP (its main thread is `vpp_main`), so a VPP in
+ * another pid namespace (its pid means nothing here) is not mistaken for
+ * some local process.
+ */
+export function procProbe(pid: number): VppProcess | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) state ppid …": comm may hold spaces and parentheses.
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  if (open < 0 || close < open) return undefined;
+  if (!/^vpp/.test(text.slice(open + 1, close))) return undefined;
+  const fields = text.slice(close + 2).split(" ");
+  // fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
+  const state = fields[0];
+  const startTime = fields[19];
+  if (!state || !startTime) return undefined;
+  return { state, startTime };
+}
+
+/** Words for a /proc state letter, for logs. */
+function describeProcState(state: string): string {
+  switch (state) {
+    case "T":
+      return "stopped (SIGSTOP?)";
+    case "t":
+      return "stopped by a debugger";
+    case "D":
+      return "in uninterruptible sleep";
+    case "R":
+    case "S":
+      return "running, but not answering";
+    default:
+      return `state ${state}`;
+  }
+}
+
+/**
+ * Default receive queue (messages). VPP's main thread blocks while this
+ * queue is full (README §1.4; measured: with 1,024, a 16,000-AS dump held
+ * VPP's CLI for 0.5–3.8 s, about the whole dump; with 32,768 it answered
+ * within 0.2 s). The largest burst VPP can owe us at once is the all-AS
+ * dump: 16,000 ASes at the supported scale plus as many deleted ones that
+ * VPP lists until its garbage collector runs, plus the replies to the send
+ * window and a keepalive; 32,768 is the power of two above that. It costs
+ * 8 bytes a slot, 256 KiB, in VPP's API segment (16 MiB by default).
+ */
+export const DEFAULT_RX_QLEN = 32_768;
+
+/**
+ * Default send window (messages in VPP's input queue on our account). That
+ * queue holds 1,024 messages for every API client together (measured: the
+ * 1,025th vac_write into a stopped VPP blocked until it was continued); a
+ * quarter leaves room for the others and for the library's own
+ * keepalive replies, and is four times what the reconciler pipelines.
+ */
+export const DEFAULT_SEND_WINDOW = 256;
+
 /** Options of `VppClient`; all but the transport have production defaults. */
 export interface VppClientOptions {
   readonly transport: VacTransport;
@@ -101,14 +192,21 @@ export interface VppClientOptions {
   readonly clientName?: string;
   /** `api-segment { prefix X }` of VPP; empty for none. */
   readonly apiPrefix?: string;
-  /** Capacity of the receive queue VPP writes into; VPP stalls when it is full. Default 1024. */
+  /** Capacity of the receive queue VPP writes into; VPP stalls when it is full. Default `DEFAULT_RX_QLEN`. */
   readonly rxQlen?: number;
-  /** Default deadline of `request`/`dump`. Default 5000 ms. */
+  /** Messages written and not yet answered by VPP, at most; more wait in order. Default `DEFAULT_SEND_WINDOW`. */
+  readonly sendWindow?: number;
+  /**
+   * Default deadline of `request`/`dump`: how long VPP may stay silent
+   * while it owes the call an answer. Default 5000 ms.
+   */
   readonly requestTimeoutMs?: number;
   /** Default 10000 ms. */
   readonly keepaliveIntervalMs?: number;
-  /** Deadline of a keepalive control_ping. Default 3000 ms. */
+  /** Silence after which a keepalive control_ping fails. Default 3000 ms. */
   readonly keepaliveTimeoutMs?: number;
+  /** Tells a stalled VPP (process alive) from a dead one. Default `procProbe`. */
+  readonly processProbe?: ProcessProbe;
   /** `vac_read` timeout (whole seconds, 1..2): how long stopping the reader can take. Default 1. */
   readonly readTimeoutS?: number;
   /** First reconnect delay after a failed attempt; doubles up to `backoffMaxMs`. Default 250 ms. */
@@ -125,6 +223,8 @@ type LinkState =
   | "idle"
   | "connecting"
   | "connected"
+  /** VPP silent but its process alive: registration kept, waiting. */
+  | "stalled"
   | "disconnecting"
   | "disconnected"
   | "closed";
@@ -132,15 +232,30 @@ type LinkState =
 interface Pending {
   /** The request (or dump) name, for errors and logs. */
   readonly name: string;
+  readonly context: number;
+  /** Order of sending: VPP answers in this order. */
+  readonly seq: number;
   /** Reply id (request) or details id (dump). */
   readonly expectId: number;
   readonly expectName: MessageName;
   /** Dumps: the id of control_ping_reply that ends the stream. */
   readonly endId?: number;
   readonly items?: WireRecord[];
+  /** What to write, once the send window has room. */
+  readonly writes: readonly (readonly [MessageName, WireRecord])[];
+  readonly timeoutMs: number;
+  readonly createdAt: number;
   readonly resolve: (value: WireRecord | WireRecord[]) => void;
   readonly reject: (error: Error) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** One message written to VPP that it has not provably consumed yet. */
+interface InVpp {
+  readonly seq: number;
+  readonly context: number;
+  /** Its answer ends the call (a request, or a dump's control_ping). */
+  readonly last: boolean;
 }
 
 const NO_LOGGER: VppLogger = { debug() {}, warn() {} };
@@ -163,6 +278,8 @@ export class VppClient {
   readonly #name: string;
   readonly #prefix: string | null;
   readonly #rxQlen: number;
+  readonly #sendWindow: number;
+  readonly #probe: ProcessProbe;
   readonly #requestTimeoutMs: number;
   readonly #keepaliveMs: number;
   readonly #keepaliveTimeoutMs: number;
@@ -179,6 +296,17 @@ export class VppClient {
   #ids = new Map<MessageName, number>();
   #names = new Map<number, MessageName>();
   #pending = new Map<number, Pending>();
+  /** Calls waiting for room in the send window, in order. */
+  #sendQueue: Pending[] = [];
+  /** Messages in VPP's input queue on our account, in sending order. */
+  #inVpp: InVpp[] = [];
+  /** Contexts in #inVpp (a context is not reused while VPP may answer it). */
+  #inVppContexts = new Map<number, number>();
+  #nextSeq = 1;
+  /** Highest seq VPP has answered: calls sent before it were consumed. */
+  #answeredSeq = 0;
+  /** When the last message of any kind came from VPP. */
+  #lastRxAt = 0;
   #nextContext = 1;
   #readerStop = false;
   #readerDone: Promise<void> = Promise.resolve();
@@ -193,12 +321,18 @@ export class VppClient {
   readonly #closeWaitMs: number;
   #version: VppVersion | undefined;
   #vpePid: number | undefined;
+  /** VPP's process as seen at connect; undefined when it cannot be seen. */
+  #vppProcess: VppProcess | undefined;
+  #stalledAt = 0;
+  #stallTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(opts: VppClientOptions) {
     this.#t = opts.transport;
     this.#name = opts.clientName ?? "maglev";
     this.#prefix = opts.apiPrefix ? opts.apiPrefix : null;
-    this.#rxQlen = opts.rxQlen ?? 1024;
+    this.#rxQlen = opts.rxQlen ?? DEFAULT_RX_QLEN;
+    this.#sendWindow = Math.max(2, opts.sendWindow ?? DEFAULT_SEND_WINDOW);
+    this.#probe = opts.processProbe ?? procProbe;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 5000;
     this.#keepaliveMs = opts.keepaliveIntervalMs ?? 10_000;
     this.#keepaliveTimeoutMs = opts.keepaliveTimeoutMs ?? 3000;
@@ -287,6 +421,7 @@ export class VppClient {
     this.#closed = true;
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#keepaliveTimer);
+    clearTimeout(this.#stallTimer);
     for (const w of [...this.#closeWaiters]) w();
     if (this.#connecting) {
       // vac_connect cannot be cancelled and may block ~100 s without VPP:
@@ -299,10 +434,12 @@ export class VppClient {
       clearTimeout(timer);
     }
     if (this.#failing) await this.#failing;
-    if (this.#state === "connected") {
+    if (this.#state === "connected" || this.#state === "stalled") {
+      // A stalled link already told its owner it is gone.
+      const announce = this.#state === "connected";
       this.#state = "disconnecting";
       await this.#teardownLink(new VppUnavailableError("VPP client closed"));
-      this.#emit({ type: "disconnected", reason: "closed" });
+      if (announce) this.#emit({ type: "disconnected", reason: "closed" });
     }
     this.#state = "closed";
   }
@@ -429,6 +566,7 @@ export class VppClient {
         this.#keepaliveTimeoutMs,
       );
       this.#vpePid = Number(ping.vpe_pid);
+      this.#vppProcess = this.#probe(this.#vpePid);
       if (this.#closed) throw new VppUnavailableError("VPP client closed");
     } catch (e) {
       await this.#teardownLink(
@@ -458,21 +596,98 @@ export class VppClient {
   // -------------------------------------------------------------------------
   // Failure and teardown
 
-  /** The link is broken while connected: tear down, tell the owner, reconnect. */
+  /** The link is broken (or VPP's process is gone): tear down, tell the owner, reconnect. */
   #fail(reason: string): void {
-    if (this.#state !== "connected") return;
+    if (this.#state !== "connected" && this.#state !== "stalled") return;
+    // A stalled link already told its owner it is gone.
+    const announce = this.#state === "connected";
     this.#state = "disconnecting";
     clearTimeout(this.#keepaliveTimer);
+    clearTimeout(this.#stallTimer);
     this.#log.warn("vpp-connection-lost", { reason });
     this.#failing = (async () => {
       await this.#teardownLink(
         new VppUnavailableError(`VPP connection lost: ${reason}`),
       );
-      this.#emit({ type: "disconnected", reason });
+      if (announce) this.#emit({ type: "disconnected", reason });
       if (!this.#closed) this.#scheduleConnect(0);
     })().finally(() => {
       this.#failing = undefined;
     });
+  }
+
+  /** VPP's process as at connect, if it still runs (not a zombie, not restarted). */
+  #vppStillThere(): VppProcess | undefined {
+    const was = this.#vppProcess;
+    if (!was || this.#vpePid === undefined) return undefined;
+    const now = this.#probe(this.#vpePid);
+    if (!now || now.startTime !== was.startTime) return undefined;
+    if (now.state === "Z" || now.state === "X") return undefined;
+    return now;
+  }
+
+  /** The keepalive failed: a stall if VPP's process lives, else a dead link. */
+  #keepaliveFailed(reason: string): void {
+    if (this.#state !== "connected") return;
+    const proc = this.#vppStillThere();
+    if (!proc) {
+      this.#fail(reason);
+      return;
+    }
+    this.#state = "stalled";
+    this.#stalledAt = performance.now();
+    clearTimeout(this.#keepaliveTimer);
+    const why = `VPP stalled: ${reason}; its process ${this.#vpePid} is ${
+      describeProcState(proc.state)
+    }: keeping the registration and waiting for VPP instead of reconnecting`;
+    this.#log.warn("vpp-stalled", {
+      reason,
+      pid: this.#vpePid,
+      process_state: proc.state,
+      unanswered: this.#inVpp.length,
+    });
+    this.#rejectAll(new VppUnavailableError(why));
+    this.#emit({ type: "disconnected", reason: why });
+    // Something of ours must be in VPP's queue, so that VPP's first answer
+    // after it runs again shows here.
+    if (this.#inVpp.length === 0) {
+      this.#call("control_ping", {}, this.#keepaliveTimeoutMs).catch(() => {});
+    }
+    this.#scheduleStallCheck();
+  }
+
+  #scheduleStallCheck(): void {
+    clearTimeout(this.#stallTimer);
+    this.#stallTimer = setTimeout(() => {
+      if (this.#state !== "stalled") return;
+      if (this.#vppStillThere()) {
+        this.#scheduleStallCheck();
+        return;
+      }
+      this.#fail(
+        `VPP's process ${this.#vpePid} is gone (it stalled ${
+          Math.round(performance.now() - this.#stalledAt)
+        } ms ago)`,
+      );
+    }, Math.min(1000, this.#keepaliveMs));
+  }
+
+  /** A message came while stalled: VPP runs again on the same registration. */
+  #resume(): void {
+    clearTimeout(this.#stallTimer);
+    this.#state = "connected";
+    const fields = {
+      pid: this.#vpePid,
+      stalled_ms: Math.round(performance.now() - this.#stalledAt),
+    };
+    if (this.#log.info) this.#log.info("vpp-resumed", fields);
+    else this.#log.warn("vpp-resumed", fields);
+    this.#emit({
+      type: "connected",
+      version: this.#version!,
+      vpePid: this.#vpePid ?? 0,
+    });
+    this.#scheduleKeepalive();
   }
 
   /** Stops writes, fails pending calls, stops the reader, then vac_disconnect. Never throws. */
@@ -480,6 +695,9 @@ export class VppClient {
     if (!this.#link) return;
     this.#link = false;
     this.#rejectAll(error);
+    this.#inVpp = [];
+    this.#inVppContexts.clear();
+    this.#answeredSeq = this.#nextSeq;
     this.#readerStop = true;
     await this.#readerDone;
     try {
@@ -492,6 +710,7 @@ export class VppClient {
   #rejectAll(error: Error): void {
     const all = [...this.#pending.values()];
     this.#pending.clear();
+    this.#sendQueue = [];
     for (const p of all) {
       clearTimeout(p.timer);
       p.reject(error);
@@ -515,7 +734,7 @@ export class VppClient {
       this.#vpePid = Number(r.vpe_pid);
       this.#scheduleKeepalive();
     } catch (e) {
-      this.#fail(
+      this.#keepaliveFailed(
         `keepalive control_ping failed: ${e instanceof Error ? e.message : e}`,
       );
     } finally {
@@ -531,6 +750,8 @@ export class VppClient {
       ? "the VPP client is closed"
       : this.#state === "connecting"
       ? "VPP is not connected yet (connecting)"
+      : this.#state === "stalled"
+      ? `VPP is stalled (process ${this.#vpePid} alive, not answering)`
       : "VPP is not connected";
     return new VppUnavailableError(`${name}: ${why}`);
   }
@@ -539,12 +760,18 @@ export class VppClient {
     for (;;) {
       const c = this.#nextContext;
       this.#nextContext = (this.#nextContext + 1) >>> 0 || 1;
-      if (!this.#pending.has(c)) return c;
+      if (!this.#pending.has(c) && !this.#inVppContexts.has(c)) return c;
     }
   }
 
   /** Encodes and writes one message; never calls vac_write without a link. */
-  #write(name: MessageName, values: WireRecord, context: number): void {
+  #write(
+    name: MessageName,
+    values: WireRecord,
+    context: number,
+    seq: number,
+    last: boolean,
+  ): void {
     if (!this.#link) {
       throw new VppUnavailableError(`${name}: VPP is not connected`);
     }
@@ -571,6 +798,11 @@ export class VppClient {
     if (rv !== 0) {
       throw new VppUnavailableError(`${name}: vac_write returned ${rv}`);
     }
+    this.#inVpp.push({ seq, context, last });
+    this.#inVppContexts.set(
+      context,
+      (this.#inVppContexts.get(context) ?? 0) + 1,
+    );
   }
 
   #call(
@@ -580,7 +812,6 @@ export class VppClient {
   ): Promise<WireRecord> {
     const replyName = (MESSAGES[name] as { reply: MessageName }).reply;
     return new Promise<WireRecord>((resolve, reject) => {
-      const context = this.#newContext();
       const expectId = this.#ids.get(replyName);
       if (expectId === undefined) {
         reject(
@@ -588,23 +819,15 @@ export class VppClient {
         );
         return;
       }
-      const timer = setTimeout(
-        () => this.#expire(context, timeoutMs),
-        timeoutMs,
-      );
-      this.#pending.set(context, {
+      this.#submit({
         name,
         expectId,
         expectName: replyName,
+        writes: [[name, values]],
+        timeoutMs,
         resolve: resolve as (v: WireRecord | WireRecord[]) => void,
         reject,
-        timer,
       });
-      try {
-        this.#write(name, values, context);
-      } catch (e) {
-        this.#settle(context)?.reject(e as Error);
-      }
     });
   }
 
@@ -615,34 +838,64 @@ export class VppClient {
   ): Promise<WireRecord[]> {
     const detailsName = (MESSAGES[name] as { details: MessageName }).details;
     return new Promise<WireRecord[]>((resolve, reject) => {
-      const context = this.#newContext();
       const expectId = this.#ids.get(detailsName);
       const endId = this.#ids.get("control_ping_reply");
       if (expectId === undefined || endId === undefined) {
         reject(new VppUnavailableError(`${name}: not supported by this VPP`));
         return;
       }
-      const timer = setTimeout(
-        () => this.#expire(context, timeoutMs),
-        timeoutMs,
-      );
-      this.#pending.set(context, {
+      this.#submit({
         name,
         expectId,
         expectName: detailsName,
         endId,
         items: [],
+        writes: [[name, values], ["control_ping", {}]],
+        timeoutMs,
         resolve: resolve as (v: WireRecord | WireRecord[]) => void,
         reject,
-        timer,
       });
-      try {
-        this.#write(name, values, context);
-        this.#write("control_ping", {}, context);
-      } catch (e) {
-        this.#settle(context)?.reject(e as Error);
-      }
     });
+  }
+
+  /** Registers a call (its deadline starts now) and sends it when the window has room. */
+  #submit(
+    call: Omit<Pending, "context" | "seq" | "createdAt" | "timer">,
+  ): void {
+    const context = this.#newContext();
+    const p: Pending = {
+      ...call,
+      context,
+      seq: this.#nextSeq++,
+      createdAt: performance.now(),
+      timer: setTimeout(() => this.#deadline(context), call.timeoutMs),
+    };
+    this.#pending.set(context, p);
+    this.#sendQueue.push(p);
+    this.#pumpSends();
+  }
+
+  /** Writes queued calls, in order, while VPP owes us fewer than `sendWindow` answers. */
+  #pumpSends(): void {
+    while (this.#sendQueue.length > 0) {
+      const p = this.#sendQueue[0];
+      if (this.#pending.get(p.context) !== p) {
+        this.#sendQueue.shift(); // settled (timed out) before it was sent
+        continue;
+      }
+      if (
+        this.#inVpp.length > 0 &&
+        this.#inVpp.length + p.writes.length > this.#sendWindow
+      ) return;
+      this.#sendQueue.shift();
+      try {
+        p.writes.forEach(([name, values], i) =>
+          this.#write(name, values, p.context, p.seq, i === p.writes.length - 1)
+        );
+      } catch (e) {
+        this.#settle(p.context)?.reject(e as Error);
+      }
+    }
   }
 
   /** Removes a pending call (clearing its timer) and returns it. */
@@ -654,13 +907,41 @@ export class VppClient {
     return p;
   }
 
-  #expire(context: number, timeoutMs: number): void {
-    const p = this.#settle(context);
+  /**
+   * A call's timer fired. While VPP has answered nothing sent after it, the
+   * call is still in VPP's (or our) queue behind work VPP is doing: it only
+   * fails once VPP has been silent for its whole timeout. Once VPP answered
+   * something sent after it, its answer was lost: it fails at once.
+   */
+  #deadline(context: number): void {
+    const p = this.#pending.get(context);
     if (!p) return;
-    this.#log.warn("vpp-api-timeout", { msg: p.name, context, timeoutMs });
+    const now = performance.now();
+    const passed = this.#answeredSeq > p.seq;
+    if (!passed) {
+      const left = Math.max(p.createdAt, this.#lastRxAt) + p.timeoutMs - now;
+      if (left > 0) {
+        p.timer = setTimeout(() => this.#deadline(context), left);
+        return;
+      }
+    }
+    this.#settle(context);
+    const timeoutMs = p.timeoutMs;
+    const waited = Math.round(now - p.createdAt);
+    this.#log.warn("vpp-api-timeout", {
+      msg: p.name,
+      context,
+      timeoutMs,
+      waitedMs: waited,
+      ...(passed ? { answeredLater: true } : {}),
+    });
     p.reject(
       new VppTimeoutError(
-        `${p.name}: no reply from VPP within ${timeoutMs} ms`,
+        `${p.name}: no reply from VPP within ${timeoutMs} ms (${
+          passed
+            ? "VPP answered requests sent after it"
+            : `nothing received from VPP for ${timeoutMs} ms`
+        }; waited ${waited} ms)`,
       ),
     );
     // A lost reply may mean a dead VPP: check now rather than at the next tick.
@@ -690,6 +971,8 @@ export class VppClient {
         return;
       }
       if (r.rv === 0 && r.data) {
+        this.#lastRxAt = performance.now();
+        if (this.#state === "stalled") this.#resume();
         try {
           this.#dispatch(r.data);
         } catch (e) {
@@ -705,7 +988,7 @@ export class VppClient {
 
   #linkBroken(reason: string): void {
     this.#readerStop = true;
-    if (this.#state === "connected") {
+    if (this.#state === "connected" || this.#state === "stalled") {
       this.#fail(reason);
     } else {
       // Still connecting: fail what the connect sequence waits for.
@@ -722,6 +1005,7 @@ export class VppClient {
       this.#log.debug("vpp-api-recv-unknown", { id, bytes: data.length });
       return;
     }
+    this.#answered(context, !name.endsWith("_details"));
     let values: WireRecord;
     try {
       values = decode(name, data) as WireRecord;
@@ -768,6 +1052,33 @@ export class VppClient {
         expected: p.expectName,
       });
     }
+  }
+
+  /**
+   * VPP answered `context`: it has consumed that message and, answering in
+   * order, every one written before it. A details message consumes a dump
+   * but not the control_ping written after it; a reply consumes both.
+   */
+  #answered(context: number, last: boolean): void {
+    let upTo = -1;
+    for (let i = 0; i < this.#inVpp.length; i++) {
+      const m = this.#inVpp[i];
+      if (m.context !== context) {
+        if (upTo >= 0) break;
+        continue;
+      }
+      if (!last && m.last) break;
+      upTo = i;
+      if (!last) break;
+    }
+    if (upTo < 0) return;
+    this.#answeredSeq = Math.max(this.#answeredSeq, this.#inVpp[upTo].seq);
+    for (const m of this.#inVpp.splice(0, upTo + 1)) {
+      const n = (this.#inVppContexts.get(m.context) ?? 1) - 1;
+      if (n > 0) this.#inVppContexts.set(m.context, n);
+      else this.#inVppContexts.delete(m.context);
+    }
+    this.#pumpSends();
   }
 
   #debugOn(): boolean {

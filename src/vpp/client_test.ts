@@ -18,6 +18,7 @@ import {
   VppLibraryError,
 } from "./ffi.ts";
 import {
+  DEFAULT_RX_QLEN,
   VppClient,
   type VppClientEvent,
   type VppClientOptions,
@@ -65,6 +66,8 @@ async function world(
     keepaliveTimeoutMs: 300,
     backoffInitialMs: 20,
     backoffMaxMs: 100,
+    // The fake's pid could be a real VPP's on a busy test machine.
+    processProbe: () => undefined,
     observer: (msg, dir, res) => {
       const k = `${msg} ${dir} ${res}`;
       api.set(k, (api.get(k) ?? 0) + 1);
@@ -121,7 +124,7 @@ Deno.test("ffi: connects as maglev, reads the version, resolves every id", async
   const s = w.fake.ctl.state();
   assert.equal(s.client.name, "maglev");
   assert.equal(s.client.callback_mode, false, "polling mode");
-  assert.equal(s.client.rx_qlen, 1024);
+  assert.equal(s.client.rx_qlen, DEFAULT_RX_QLEN);
   const ev = w.events.find((e) => e.type === "connected");
   assert.ok(ev && ev.type === "connected");
   assert.equal(ev.version.version, s.vpp.version);
@@ -390,7 +393,7 @@ Deno.test("ffi: stats — lb counters and /net/route/to per VIP, summed over thr
       3,
       360,
     ]);
-    assert.ok(stats.heartbeat() >= 0);
+    assert.ok((await stats.heartbeat()) >= 0);
 
     // A directory change between reads needs nothing special.
     w.fake.ctl.must("epoch");
@@ -399,7 +402,7 @@ Deno.test("ffi: stats — lb counters and /net/route/to per VIP, summed over thr
       8,
     );
   } finally {
-    stats.disconnect();
+    await stats.disconnect();
   }
   const s = w.fake.ctl.state();
   assert.equal(s.client.stat_connected, false);
@@ -441,7 +444,104 @@ Deno.test("ffi: stats — a directory change between ls and dump (NULL dump) is 
       /stats directory kept changing: no consistent ls\+dump in 3 attempts/,
     );
   } finally {
-    stats.disconnect();
+    await stats.disconnect();
+  }
+});
+
+Deno.test("ffi: stats — overlapping reads, heartbeats and disconnects run one at a time", async () => {
+  await using w = await world();
+  await w.lb.addVip(V4);
+  const targets = await w.lb.counterIndexes([K4]);
+  const lib = openVppLibrary(w.fake.path);
+  // Any stat_segment_* call while another runs is a test failure here: the
+  // real library's stats client is one unlocked global (SIGSEGV).
+  let running = 0;
+  let overlaps = 0;
+  const watched = Object.fromEntries(
+    Object.entries(lib.symbols).map(([name, fn]) => {
+      if (!name.startsWith("stat_segment_") || typeof fn !== "function") {
+        return [name, fn];
+      }
+      const call = fn as (...a: unknown[]) => unknown;
+      return [name, (...a: unknown[]) => {
+        if (running++ > 0) overlaps++;
+        let r: unknown;
+        try {
+          r = call(...a);
+        } catch (e) {
+          running--;
+          throw e;
+        }
+        if (r instanceof Promise) return r.finally(() => running--);
+        running--;
+        return r;
+      }];
+    }),
+  );
+  const stats = new VppStats(
+    { path: lib.path, symbols: watched } as unknown as typeof lib,
+  );
+  try {
+    w.fake.ctl.traffic(1, 3);
+    for (let round = 0; round < 20; round++) {
+      const work: Promise<unknown>[] = [
+        stats.readVipCounters(targets),
+        stats.readVipCounters(targets),
+        stats.bootTime(),
+      ];
+      if (round % 2 === 0) work.push(stats.disconnect());
+      if (stats.connected) work.push(stats.heartbeat());
+      work.push(stats.readVipCounters(targets));
+      const got = await Promise.all(work);
+      assert.equal(
+        (got[0] as Map<string, { routePackets: number }>).get(vipId(K4))
+          ?.routePackets,
+        3,
+      );
+    }
+    assert.equal(overlaps, 0, "no two stat_segment_* calls at once");
+    // A disconnect asked for while a read runs holds at once.
+    const read = stats.readVipCounters(targets);
+    const drop = stats.disconnect();
+    assert.equal(stats.connected, false);
+    await Promise.all([read, drop]);
+    assert.equal(w.fake.ctl.state().client.stat_connected, false);
+  } finally {
+    await stats.disconnect();
+  }
+});
+
+Deno.test("ffi: stats — a call stuck in the library makes the next ones fail after queueTimeoutMs, not wait forever", async () => {
+  await using w = await world();
+  const real = openVppLibrary(w.fake.path);
+  let release!: () => void;
+  const stuck = new Promise<void>((r) => release = r);
+  let hold = true;
+  const ls = real.symbols.stat_segment_ls!;
+  const hanging = {
+    path: real.path,
+    symbols: {
+      ...real.symbols,
+      // As stat_segment_connect to a stopped VPP does: no return until it runs.
+      stat_segment_ls: async (patterns: Deno.PointerValue) => {
+        if (hold) await stuck;
+        return ls(patterns);
+      },
+    },
+  } as typeof real;
+  const stats = new VppStats(hanging, { queueTimeoutMs: 50 });
+  try {
+    const first = stats.readVipCounters(new Map());
+    await assert.rejects(
+      stats.heartbeat(),
+      /stat_segment_heartbeat: the stats segment is busy: stats read has not returned for \d+ ms \(VPP stopped or hung\?\)/,
+    );
+    hold = false;
+    release();
+    assert.equal((await first).size, 0);
+    assert.ok((await stats.heartbeat()) >= 0, "the queue moves on");
+  } finally {
+    await stats.disconnect();
   }
 });
 
@@ -484,6 +584,7 @@ Deno.test("ffi: createVpp wires client, lb and stats; stats drop with the link",
       keepaliveIntervalMs: 100,
       keepaliveTimeoutMs: 200,
       backoffInitialMs: 20,
+      processProbe: () => undefined,
     },
   });
   try {

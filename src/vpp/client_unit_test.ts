@@ -13,9 +13,11 @@ import {
   type VppClientEvent,
   type VppClientOptions,
   VppIncompatibleError,
+  type VppProcess,
   VppTimeoutError,
   VppUnavailableError,
 } from "./client.ts";
+import type { WireRecord } from "./messages.ts";
 import { FakeTransport } from "./_fake_transport.ts";
 import { VppError } from "./types.ts";
 import { CodecError } from "./codec.ts";
@@ -43,6 +45,8 @@ function harness(
     keepaliveTimeoutMs: 200,
     backoffInitialMs: 10,
     backoffMaxMs: 40,
+    // 4242, the fake's pid, could be a real VPP's on a busy test machine.
+    processProbe: () => undefined,
     observer: (msg: string, d: ApiDirection, r: ApiResult) => {
       const k = `${msg} ${d} ${r}`;
       counts.set(k, (counts.get(k) ?? 0) + 1);
@@ -477,5 +481,267 @@ Deno.test("client: listener exceptions never escape", async () => {
   });
   await connected(h);
   assert.ok(h.logs.some((l) => l.msg === "vpp-event-listener-failed"));
+  await done(h);
+});
+
+// ---------------------------------------------------------------------------
+// A slow VPP, a stopped VPP, and the send window
+
+const PONG = [
+  "control_ping_reply",
+  { retval: 0, client_index: 0, vpe_pid: 4242 },
+] as const;
+
+function asDetails(i: number): WireRecord {
+  return {
+    "vip.pfx": "192.0.2.1/32",
+    "vip.protocol": 6,
+    "vip.port": 80,
+    app_srv: `198.51.100.${i % 250}`,
+    flags: 1,
+    in_use_since: 0,
+    weight: 100,
+    num_buckets: 16,
+  };
+}
+
+Deno.test("client: a dump streaming longer than its timeout completes; keepalives behind it do not fail", async () => {
+  const h = harness(new FakeTransport(), {
+    keepaliveIntervalMs: 30,
+    keepaliveTimeoutMs: 100,
+  });
+  await connected(h);
+  // VPP answers in order: while it streams the dump, pings sent after it
+  // wait, and the dump's own ping ends it.
+  let dumpCtx: number | undefined;
+  const heldPings: number[] = [];
+  h.fake.handlers.set("lb_as_v2_dump", (v) => {
+    dumpCtx = v.context as number;
+    return [];
+  });
+  h.fake.handlers.set("control_ping", (v) => {
+    if (dumpCtx === undefined) return [PONG];
+    heldPings.push(v.context as number);
+    return [];
+  });
+  // Settled at once: a failure shows here, not as an unhandled rejection.
+  const dump = h.client.dump("lb_as_v2_dump", {
+    pfx: "0.0.0.0/0",
+    protocol: 0,
+    port: 0,
+  }, 100).then((d) => d, (e: unknown) => e);
+  const ctx = await waitFor("the dump sent", () => dumpCtx);
+  // 40 details 15 ms apart (a slow VPP): 600 ms, six times the timeout.
+  for (let i = 0; i < 40; i++) {
+    h.fake.inject(h.fake.encodeMessage("lb_as_v2_details", asDetails(i), ctx));
+    await new Promise((r) => setTimeout(r, 15));
+  }
+  await waitFor(
+    "a keepalive waiting behind the dump",
+    () => heldPings.some((c) => c !== ctx) || undefined,
+  );
+  dumpCtx = undefined;
+  for (const c of heldPings) {
+    h.fake.inject(h.fake.encodeMessage(PONG[0], PONG[1], c));
+  }
+  const got = await dump;
+  assert.ok(Array.isArray(got), String(got));
+  assert.equal(got.length, 40);
+  assert.equal(h.client.connected, true);
+  assert.deepEqual(h.events.map((e) => e.type), ["connected"]);
+  assert.deepEqual(
+    h.logs.filter((l) => l.msg === "vpp-api-timeout"),
+    [],
+    "no deadline fired while VPP kept sending",
+  );
+  await done(h);
+});
+
+Deno.test("client: a lost reply fails at its deadline even while VPP keeps answering later calls", async () => {
+  const h = harness();
+  await connected(h);
+  h.fake.handlers.set("lb_conf_get", () => []); // VPP lost this one
+  const t0 = performance.now();
+  let settled = false;
+  const lost = h.client.request("lb_conf_get", {}, 150).then(
+    () => undefined,
+    (e: unknown) => e,
+  ).finally(() => settled = true);
+  // VPP answers in order: once it answered a later call, the lost reply
+  // will not come, and the chatter must not extend the deadline (it would
+  // until the chatter stops, 2 s).
+  while (!settled && performance.now() - t0 < 2000) {
+    assert.equal((await h.client.request("control_ping", {})).retval, 0);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const e = await lost;
+  assert.ok(e instanceof VppTimeoutError, String(e));
+  assert.match(
+    e.message,
+    /lb_conf_get: no reply from VPP within 150 ms \(VPP answered requests sent after it/,
+  );
+  const took = performance.now() - t0;
+  assert.ok(took >= 140 && took < 1500, `failed after ${took} ms`);
+  await done(h);
+});
+
+Deno.test("client: at most sendWindow messages wait in VPP; more wait here, in order", async () => {
+  const h = harness(new FakeTransport(), {
+    sendWindow: 4,
+    requestTimeoutMs: 5000,
+  });
+  await connected(h);
+  const before = h.fake.sent.length;
+  h.fake.pause();
+  const calls = Array.from(
+    { length: 10 },
+    () => h.client.request("control_ping", {}),
+  );
+  assert.equal(h.fake.sent.length - before, 4, "only the window was written");
+  assert.equal(h.fake.held, 4);
+  h.fake.resume();
+  const replies = await Promise.all(calls);
+  assert.equal(replies.length, 10);
+  const contexts = h.fake.sent.slice(before).map((s) => s.values.context);
+  assert.equal(contexts.length, 10);
+  assert.deepEqual(
+    contexts,
+    [...contexts].sort((a, b) => Number(a) - Number(b)),
+    "written in call order",
+  );
+  assert.ok(h.fake.maxHeld <= 4);
+  // A dump counts twice (the dump and its control_ping).
+  h.fake.pause();
+  const d = h.client.dump("lb_vip_dump", {
+    pfx: "0.0.0.0/0",
+    "pfx_matcher.le": 0,
+    "pfx_matcher.ge": 0,
+    protocol: 0,
+    port: 0,
+  });
+  const p = [1, 2, 3].map(() => h.client.request("control_ping", {}));
+  assert.equal(h.fake.held, 4);
+  h.fake.resume();
+  assert.deepEqual(await d, []);
+  await Promise.all(p);
+  await done(h);
+});
+
+function stoppedVpp(state = "T") {
+  let proc: VppProcess | undefined = { state: "S", startTime: "1234" };
+  return {
+    probe: (pid: number) => {
+      assert.equal(pid, 4242);
+      return proc;
+    },
+    stop() {
+      proc = { state, startTime: "1234" };
+    },
+    cont() {
+      proc = { state: "S", startTime: "1234" };
+    },
+    gone() {
+      proc = undefined;
+    },
+  };
+}
+
+Deno.test("client: a stopped VPP is stalled, not reconnected to; it resumes on SIGCONT", async () => {
+  const vpp = stoppedVpp();
+  const h = harness(new FakeTransport(), {
+    keepaliveIntervalMs: 30,
+    keepaliveTimeoutMs: 80,
+    processProbe: vpp.probe,
+  });
+  await connected(h);
+  h.fake.handlers.set("lb_conf_get", () => []);
+  const inFlight = h.client.request("lb_conf_get", {}, 5000).then(
+    () => "answered",
+    (e: Error) => e.message,
+  );
+  const lost = h.next("disconnected");
+  vpp.stop();
+  h.fake.pause();
+  const ev = await lost;
+  assert.match(
+    ev.type === "disconnected" ? ev.reason : "",
+    /^VPP stalled: keepalive control_ping failed: .*its process 4242 is stopped \(SIGSTOP\?\): keeping the registration/,
+  );
+  assert.match(await inFlight, /VPP stalled/);
+  const stalled = h.logs.find((l) => l.msg === "vpp-stalled");
+  assert.equal(stalled?.fields?.process_state, "T");
+  assert.equal(h.client.connected, false);
+  await assert.rejects(
+    h.client.request("control_ping", {}),
+    /control_ping: VPP is stalled \(process 4242 alive, not answering\)/,
+  );
+  // No vac_disconnect, no vac_connect while it is stopped.
+  assert.equal(h.fake.disconnects, 0);
+  assert.equal(h.fake.connects, 1);
+  assert.ok(h.fake.held >= 1, "our ping waits in VPP's queue");
+
+  const back = h.next("connected");
+  vpp.cont();
+  h.fake.resume();
+  const again = await back;
+  assert.deepEqual(again, {
+    type: "connected",
+    version: h.client.version,
+    vpePid: 4242,
+  });
+  assert.ok(h.logs.some((l) => l.msg === "vpp-resumed"));
+  assert.equal(h.client.connected, true);
+  assert.equal((await h.client.request("control_ping", {})).retval, 0);
+  assert.equal(h.fake.connects, 1, "the same registration");
+  await done(h);
+});
+
+Deno.test("client: a stalled VPP whose process goes away is torn down and reconnected to", async () => {
+  const vpp = stoppedVpp();
+  const h = harness(new FakeTransport(), {
+    keepaliveIntervalMs: 30,
+    keepaliveTimeoutMs: 80,
+    processProbe: vpp.probe,
+  });
+  await connected(h);
+  const stalled = h.next("disconnected");
+  vpp.stop();
+  h.fake.pause();
+  await stalled;
+  const failed = h.next("connect-failed");
+  vpp.gone();
+  h.fake.kill();
+  await failed;
+  assert.ok(
+    h.logs.some((l) =>
+      l.msg === "vpp-connection-lost" &&
+      /VPP's process 4242 is gone/.test(String(l.fields?.reason))
+    ),
+  );
+  assert.equal(h.fake.disconnects, 1);
+  // The owner heard "disconnected" once: at the stall.
+  assert.equal(h.events.filter((e) => e.type === "disconnected").length, 1);
+  const back = h.next("connected");
+  h.fake.restart();
+  await back;
+  await done(h);
+});
+
+Deno.test("client: without a visible VPP process a silent VPP is dead, as before", async () => {
+  const h = harness(new FakeTransport(), {
+    keepaliveIntervalMs: 30,
+    keepaliveTimeoutMs: 80,
+  });
+  await connected(h);
+  const lost = h.next("disconnected");
+  h.fake.pause();
+  const ev = await lost;
+  assert.match(
+    ev.type === "disconnected" ? ev.reason : "",
+    /^keepalive control_ping failed/,
+  );
+  await waitFor("vac_disconnect", () => h.fake.disconnects || undefined);
+  h.fake.restart();
+  await h.next("connected");
   await done(h);
 });

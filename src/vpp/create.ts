@@ -59,7 +59,7 @@ export function createVpp(opts: VppOptions = {}): Vpp {
   const lb = new VppLb(client, { logger: opts.logger });
   const stats = new VppStats(library, { socketPath: opts.statsSocket });
   const off = client.on((e) => {
-    if (e.type === "disconnected") stats.disconnect();
+    if (e.type === "disconnected") void stats.disconnect();
   });
   return {
     library,
@@ -70,7 +70,7 @@ export function createVpp(opts: VppOptions = {}): Vpp {
       off();
       lb.dispose();
       await client.close();
-      stats.disconnect();
+      await stats.disconnect();
     },
   };
 }

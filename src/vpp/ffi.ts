@@ -5,8 +5,9 @@
  * optional so a library without them still serves the binary API.
  *
  * Calls that block (`vac_connect`, `vac_disconnect`, `vac_read`, the stats
- * connect/ls/dump) are `nonblocking`: they run on a helper thread and the
- * event loop keeps probing.
+ * connect/ls/dump/heartbeat) are `nonblocking`: they run on a helper thread
+ * and the event loop keeps probing. Helper threads run concurrently, so the
+ * stats calls are serialised by stats.ts, and `vac_read` has one caller.
  */
 
 import type { ReadResult, VacTransport } from "./transport.ts";
@@ -67,7 +68,15 @@ const SYMBOLS = {
     result: "void",
     optional: true,
   },
-  stat_segment_heartbeat: { parameters: [], result: "f64", optional: true },
+  stat_segment_heartbeat: {
+    parameters: [],
+    result: "f64",
+    nonblocking: true,
+    optional: true,
+  },
+  // The library's global stats client (stat_client.h): stats.ts sets its
+  // wait bound, for which the library has no exported setter.
+  stat_client_main: { type: "pointer", optional: true },
 } as const;
 
 /** The bound symbols of libvppapiclient (stats symbols may be null). */

@@ -13,6 +13,7 @@ import {
   type LbState,
   type Vip,
   type VipKey,
+  type VipState,
   VppError,
 } from "./types.ts";
 import {
@@ -119,21 +120,33 @@ export class MemoryLb implements LbApi {
   }
 
   dump(): Promise<LbState> {
-    const vips: Vip[] = [];
-    const ases: As[] = [];
-    for (const { vip, ases: members } of this.#vips.values()) {
-      vips.push(vip);
-      const key: VipKey = {
-        prefix: vip.prefix,
-        protocol: vip.protocol,
-        port: vip.port,
-      };
-      const buckets = shareBuckets(vip.flowTableLength, [...members.values()]);
-      [...members].forEach(([address, weight], i) => {
-        ases.push({ vip: key, address, weight, numBuckets: buckets[i] });
-      });
-    }
-    return Promise.resolve({ conf: this.#conf, vips, ases });
+    const vips = [...this.#vips.values()].map((e) => e.vip);
+    return Promise.resolve({
+      conf: this.#conf,
+      vips,
+      ases: vips.flatMap((v) => this.#asesOf(v)),
+    });
+  }
+
+  /** Every VIP, as `dump()` has them. */
+  dumpVips(): Promise<VipState[]> {
+    return Promise.resolve([...this.#vips.values()].map((e) => e.vip));
+  }
+
+  /** The ASes of the given VIPs, in their order; none for an unknown VIP. */
+  dumpAses(vips: readonly VipKey[]): Promise<As[]> {
+    return this.#run(() => {
+      const seen = new Set<string>();
+      const out: As[] = [];
+      for (const v of vips) {
+        const id = vipId(v);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const entry = this.#vips.get(id);
+        if (entry) out.push(...this.#asesOf(entry.vip));
+      }
+      return out;
+    });
   }
 
   addVip(vip: Vip): Promise<void> {
@@ -232,6 +245,18 @@ export class MemoryLb implements LbApi {
     });
   }
 
+  #asesOf(vip: Vip): As[] {
+    const members = this.#vips.get(vipId(vip))?.ases ?? new Map();
+    const key = keyOf(vip);
+    const buckets = shareBuckets(vip.flowTableLength, [...members.values()]);
+    return [...members].map(([address, weight], i) => ({
+      vip: key,
+      address,
+      weight,
+      numBuckets: buckets[i],
+    }));
+  }
+
   #entry(msg: string, key: VipKey): VipEntry {
     const entry = this.#vips.get(vipId(key));
     if (!entry) this.#refuse(msg, NO_SUCH_ENTRY);
@@ -247,11 +272,10 @@ export class MemoryLb implements LbApi {
     this.#onOperation?.(op);
   }
 
-  /** Runs a change; its errors become rejections, like the VPP implementation's. */
-  #run(change: () => void): Promise<void> {
+  /** Runs a change or read; its errors become rejections, like the VPP implementation's. */
+  #run<T>(change: () => T): Promise<T> {
     try {
-      change();
-      return Promise.resolve();
+      return Promise.resolve(change());
     } catch (e) {
       return Promise.reject(e);
     }

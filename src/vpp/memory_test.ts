@@ -179,3 +179,26 @@ Deno.test("shareBuckets: totals, zero weights, ties to the earlier AS", () => {
   assert.deepEqual(shareBuckets(3, [1, 1]), [2, 1]);
   assert.deepEqual(shareBuckets(1024, [1, 1, 1]).reduce((a, b) => a + b), 1024);
 });
+
+Deno.test("memory: dumpVips and dumpAses read what dump() reads, ASes of the VIPs asked for only", async () => {
+  const lb = new MemoryLb();
+  await lb.addVip(V4);
+  await lb.addVip(V6);
+  await lb.addAs(K4, "198.51.100.10", 50);
+  await lb.addAs(V6, "2001:db8:1::10", 100);
+  const all = await lb.dump();
+  assert.deepEqual(await lb.dumpVips(), all.vips);
+  assert.deepEqual(await lb.dumpAses([V6, K4, K4]), [
+    all.ases[1],
+    all.ases[0],
+  ]);
+  assert.deepEqual(
+    await lb.dumpAses([{ prefix: "192.0.2.1/32", protocol: 6, port: 81 }]),
+    [],
+  );
+  assert.deepEqual(await lb.dumpAses([]), []);
+  await assert.rejects(
+    lb.dumpAses([{ prefix: "192.0.2.9/32", protocol: 0 as 6, port: 8080 }]),
+    RangeError,
+  );
+});

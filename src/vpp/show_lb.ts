@@ -1,8 +1,8 @@
 /**
  * Reads `show lb vips verbose` text. No API message reports a VIP's pool
- * index (the stats counters are indexed by it), its src_ip_sticky flag or
- * its real table size (lb_vip_details has only a u16), so the CLI is the
- * source until VPP grows an lb_vip_v2_dump.
+ * index (the stats counters are indexed by it), its src_ip_sticky flag, its
+ * real table size (lb_vip_details has only a u16) or its number of ASes, so
+ * the CLI is the source until VPP grows an lb_vip_v2_dump.
  */
 
 import { parsePrefix } from "../config/address.ts";
@@ -25,11 +25,17 @@ export interface ShowLbVip {
   readonly removed: boolean;
   /** The real new-flows table length (`new_size:`), when printed. */
   readonly newSize?: number;
+  /**
+   * `#as:N`, when printed: the VIP's ASes including deleted ones VPP has
+   * not garbage-collected yet (an lb_as_v2_dump of the VIP lists as many).
+   */
+  readonly asCount?: number;
 }
 
 const HEADER = /^\s*(ip[46]-[a-z0-9]+)\s+\[(\d+)\]\s+(\S+)\s*(.*)$/;
 const PROTO = /^\s*protocol:(\d+)\s+port:(\d+)/;
 const SIZE = /^\s*new_size:(\d+)/;
+const AS_COUNT = /^\s*#as:(\d+)/;
 
 /**
  * Parses the output of `show lb vips verbose`. Lines it does not know are
@@ -82,7 +88,12 @@ export function parseShowLbVips(text: string): ShowLbVip[] {
       continue;
     }
     const s = SIZE.exec(line);
-    if (s) cur.newSize = Number(s[1]);
+    if (s) {
+      cur.newSize = Number(s[1]);
+      continue;
+    }
+    const n = AS_COUNT.exec(line);
+    if (n) cur.asCount = Number(n[1]);
   }
   flush();
   return out;

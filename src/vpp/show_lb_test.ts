@@ -4,7 +4,7 @@ import { asObject, goldenFiles } from "./_golden.ts";
 
 const GOLDEN = goldenFiles();
 
-Deno.test("show lb vips verbose: the golden reply gives indexes, sticky and size", () => {
+Deno.test("show lb vips verbose: the golden reply gives indexes, sticky, size and AS count", () => {
   const reply = asObject(
     asObject(GOLDEN.get("cli_inband_reply.json"), "f").fields,
     "fields",
@@ -20,6 +20,7 @@ Deno.test("show lb vips verbose: the golden reply gives indexes, sticky and size
       srcIpSticky: true,
       removed: false,
       newSize: 1024,
+      asCount: 1,
     },
     {
       index: 2,
@@ -30,6 +31,7 @@ Deno.test("show lb vips verbose: the golden reply gives indexes, sticky and size
       srcIpSticky: false,
       removed: false,
       newSize: 1024,
+      asCount: 1,
     },
   ]);
   assert.deepEqual(

@@ -3,7 +3,9 @@
  * SimpleCounters (indexed by the VIP's pool index) and the VIP route's
  * `/net/route/to` CombinedCounter, summed over threads. One ls + dump per
  * read, retried when VPP's directory changes in between; everything the
- * library allocates is freed.
+ * library allocates is freed. Every stat_segment_* call of the process
+ * goes through one queue: the library's stats client is one unlocked
+ * global.
  */
 
 import { cString, type VppLibrary } from "./ffi.ts";
@@ -109,6 +111,12 @@ export interface VppStatsOptions {
   readonly socketPath?: string;
   /** How often ls+dump is retried when the directory changes in between. Default 5. */
   readonly retries?: number;
+  /**
+   * How long a call may wait for the one before it to return before it
+   * fails instead. A call can hang while VPP is stopped (the segment's
+   * socket handshake waits for VPP). Default 10000 ms.
+   */
+  readonly queueTimeoutMs?: number;
 }
 
 /** The stats segment could not be read (not connected, VPP gone, directory churn). */
@@ -119,55 +127,183 @@ export class VppStatsError extends Error {
 const ENTRY_SIZE = 24; // stat_segment_data_t on x86_64
 
 /**
+ * How long the library may spin on VPP's `in_progress` flag per ls, dump
+ * or heartbeat. The library's default is forever: a VPP killed or stopped
+ * in the middle of a directory update would keep a thread at 100 % CPU and
+ * the queue below blocked for good. With a bound, the call fails and the
+ * read is retried or reported.
+ */
+const ACCESS_TIMEOUT_NS = 1_000_000_000n;
+
+/**
+ * `stat_client_main.timeout` is the field that bound lives in; the
+ * library has no setter for the global client (only a static inline one in
+ * its header). Layout from stat_client.h, checked on the freshly mapped
+ * values before anything is written: u64 current_epoch @0,
+ * shared_header @8, directory_vector @16, ssize_t memory_size @24,
+ * u64 timeout @32. Returns false when it did not look right (nothing
+ * written).
+ */
+function boundAccessWait(lib: VppLibrary): boolean {
+  const main = lib.symbols.stat_client_main;
+  if (!main) return false;
+  const view = new Deno.UnsafePointerView(main);
+  const header = view.getBigUint64(8);
+  const size = view.getBigInt64(24);
+  const plausible = header !== 0n && header % 4096n === 0n && size > 0n &&
+    size % 4096n === 0n && view.getBigUint64(32) === 0n;
+  if (!plausible) return false;
+  new DataView(Deno.UnsafePointerView.getArrayBuffer(main, 40))
+    .setBigUint64(32, ACCESS_TIMEOUT_NS, true);
+  return true;
+}
+
+interface GateTask {
+  readonly what: string;
+  readonly start: () => Promise<void>;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Runs every stat_segment_* call of this process one at a time, in order.
+ * The library keeps a single global client (`stat_client_main`) and no
+ * lock: `stat_segment_connect` zeroes it and `stat_segment_disconnect`
+ * unmaps the segment while an ls or dump on a `nonblocking` FFI thread
+ * reads through it, which crashed the daemon (SIGSEGV in
+ * `stat_segment_access_start`). The vac_* calls share nothing with them
+ * that needs this: their only common state is vppinfra's heap, which the
+ * library creates with its own lock (`clib_mem_init`), and since VPP 26.06
+ * the heap a thread allocates from is its own (before, every non-VPP
+ * thread shared slot 0, and vac_* switching it to the API segment's heap
+ * would have needed this queue too).
+ */
+class StatsGate {
+  #queue: GateTask[] = [];
+  #busy: string | undefined;
+  #busySince = 0;
+
+  /**
+   * Runs `fn` once every call queued before it has returned. Fails without
+   * running it when it could not start within `waitMs`.
+   */
+  run<T>(what: string, waitMs: number, fn: () => Promise<T> | T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const task: GateTask = {
+        what,
+        start: async () => {
+          try {
+            resolve(await fn());
+          } catch (e) {
+            reject(e);
+          }
+        },
+      };
+      task.timer = setTimeout(() => {
+        const i = this.#queue.indexOf(task);
+        if (i < 0) return;
+        this.#queue.splice(i, 1);
+        reject(
+          new VppStatsError(
+            `${what}: the stats segment is busy: ${this.#busy} has not returned for ${
+              Math.round(performance.now() - this.#busySince)
+            } ms (VPP stopped or hung?)`,
+          ),
+        );
+      }, waitMs);
+      this.#queue.push(task);
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#busy !== undefined) return;
+    const task = this.#queue.shift();
+    if (!task) return;
+    clearTimeout(task.timer);
+    this.#busy = task.what;
+    this.#busySince = performance.now();
+    void task.start().finally(() => {
+      this.#busy = undefined;
+      this.#pump();
+    });
+  }
+}
+
+/**
+ * One per isolate. The library's client is one per process: two isolates
+ * (workers) of one process must not both use the stats functions.
+ */
+const GATE = new StatsGate();
+
+/** Which VppStats has the segment of each library (by path) mapped. */
+const MAPPED_BY = new Map<string, VppStats>();
+
+/**
  * A stats-segment reader. Connects on first use; call `disconnect()` when
  * the API connection drops (a dead VPP's segment keeps returning frozen
- * values), and the next read connects again.
+ * values), and the next read connects again. Every call goes through one
+ * queue per process (see StatsGate), so any number of callers may overlap.
  */
 export class VppStats {
   readonly #lib: VppLibrary;
   readonly #socket: string;
   readonly #retries: number;
-  #connected = false;
+  readonly #queueTimeoutMs: number;
+  /** The library's global client holds our mapping (changed only inside the gate). */
+  #mapped = false;
+  /**
+   * disconnect() was asked for and has not run yet: whatever runs next in
+   * the gate unmaps first, so a drop holds even if its own turn times out.
+   */
+  #stale = false;
 
   constructor(lib: VppLibrary, opts: VppStatsOptions = {}) {
     this.#lib = lib;
     this.#socket = opts.socketPath ?? "/run/vpp/stats.sock";
     this.#retries = opts.retries ?? 5;
+    this.#queueTimeoutMs = opts.queueTimeoutMs ?? 10_000;
   }
 
-  /** True while the segment is mapped. */
+  /** True while the segment is mapped and no disconnect is pending. */
   get connected(): boolean {
-    return this.#connected;
+    return this.#mapped && !this.#stale;
   }
 
   /** Maps the stats segment. @throws {VppStatsError} with the library's code explained. */
-  async connect(): Promise<void> {
-    if (this.#connected) return;
-    const connect = this.#sym().stat_segment_connect;
-    const rv = await connect(cString(this.#socket));
-    if (rv !== 0) {
-      throw new VppStatsError(
-        rv === -2
-          ? `stat_segment_connect(${this.#socket}) returned -2: cannot connect (VPP down, or a wrong --vpp-stats-socket)`
-          : `stat_segment_connect(${this.#socket}) returned ${rv}`,
-      );
-    }
-    this.#connected = true;
+  connect(): Promise<void> {
+    return GATE.run(
+      "stat_segment_connect",
+      this.#queueTimeoutMs,
+      () => this.#connect(),
+    );
   }
 
-  /** Unmaps the segment (idempotent). */
-  disconnect(): void {
-    if (!this.#connected) return;
-    this.#connected = false;
-    this.#sym().stat_segment_disconnect();
+  /**
+   * Unmaps the segment (idempotent). Waits for a read in progress: the
+   * library would unmap the memory that read is copying from. Never
+   * rejects: the mapping counts as dropped at once, and if this call's turn
+   * times out behind a call that does not return, whatever call gets
+   * through next unmaps it first.
+   */
+  disconnect(): Promise<void> {
+    this.#stale = true;
+    return GATE.run("stat_segment_disconnect", this.#queueTimeoutMs, () => {
+      this.#unmap();
+    }).catch(() => {});
   }
 
-  /** `/sys/heartbeat`: grows by one every 10 s while VPP lives; 0 right after a directory change. */
-  heartbeat(): number {
-    if (!this.#connected) {
-      throw new VppStatsError("stats segment not connected");
-    }
-    return this.#sym().stat_segment_heartbeat();
+  /**
+   * `/sys/heartbeat`: grows by one every 10 s while VPP lives; 0 right
+   * after a directory change. Does not connect.
+   */
+  heartbeat(): Promise<number> {
+    return GATE.run("stat_segment_heartbeat", this.#queueTimeoutMs, () => {
+      if (this.#stale) this.#unmap();
+      if (!this.#mapped) {
+        throw new VppStatsError("stats segment not connected");
+      }
+      return this.#sym().stat_segment_heartbeat();
+    });
   }
 
   /**
@@ -204,17 +340,64 @@ export class VppStats {
 
   /**
    * One ls + dump of `patterns` (POSIX basic regexes, any may match),
-   * keeping only the wanted indexes of counter vectors.
+   * keeping only the wanted indexes of counter vectors. Connects first when
+   * needed.
    *
-   * @throws {VppStatsError} when not connectable, or the directory kept
-   * changing for every retry.
+   * @throws {VppStatsError} when not connectable, the directory kept
+   * changing for every retry, or an earlier call has not returned for
+   * `queueTimeoutMs`.
    */
-  async read(
+  read(
     patterns: readonly string[],
     simpleIndexes: ReadonlySet<number>,
     combinedIndexes: ReadonlySet<number>,
   ): Promise<StatEntry[]> {
-    await this.connect();
+    return GATE.run("stats read", this.#queueTimeoutMs, async () => {
+      await this.#connect();
+      return await this.#read(patterns, simpleIndexes, combinedIndexes);
+    });
+  }
+
+  /** Inside the gate only. */
+  async #connect(): Promise<void> {
+    if (this.#stale) this.#unmap();
+    if (this.#mapped) return;
+    const s = this.#sym();
+    // The library's one global client may hold another instance's mapping:
+    // connecting over it would leak it, and that instance's disconnect
+    // would later unmap ours.
+    const other = MAPPED_BY.get(this.#lib.path);
+    if (other) other.#unmap();
+    const rv = await s.stat_segment_connect(cString(this.#socket));
+    if (rv !== 0) {
+      throw new VppStatsError(
+        rv === -2
+          ? `stat_segment_connect(${this.#socket}) returned -2: cannot connect (VPP down, or a wrong --vpp-stats-socket)`
+          : `stat_segment_connect(${this.#socket}) returned ${rv}`,
+      );
+    }
+    this.#mapped = true;
+    MAPPED_BY.set(this.#lib.path, this);
+    boundAccessWait(this.#lib);
+  }
+
+  /** Inside the gate only. */
+  #unmap(): void {
+    this.#stale = false;
+    if (!this.#mapped) return;
+    this.#mapped = false;
+    if (MAPPED_BY.get(this.#lib.path) === this) {
+      MAPPED_BY.delete(this.#lib.path);
+    }
+    this.#sym().stat_segment_disconnect();
+  }
+
+  /** Inside the gate only. */
+  async #read(
+    patterns: readonly string[],
+    simpleIndexes: ReadonlySet<number>,
+    combinedIndexes: ReadonlySet<number>,
+  ): Promise<StatEntry[]> {
     const s = this.#sym();
     let pv: Deno.PointerValue = null;
     try {
@@ -222,8 +405,10 @@ export class VppStats {
         pv = s.stat_segment_string_vector(pv, cString(p));
       }
       for (let attempt = 0; attempt <= this.#retries; attempt++) {
+        // NULL: the directory changed during ls, or VPP held it longer
+        // than ACCESS_TIMEOUT_NS.
         const dir = await s.stat_segment_ls(pv);
-        if (dir === null) continue; // directory changed during ls
+        if (dir === null) continue;
         let res: Deno.PointerValue = null;
         try {
           res = await s.stat_segment_dump(dir);

@@ -31,7 +31,12 @@ export interface VacTransport {
   disconnect(): Promise<number>;
   /** `vac_get_msg_index("<name>_<crc>")`: the message id, or -1. */
   msgIndex(nameCrc: string): number;
-  /** `vac_write`: 0 when queued. Never call it while not connected (the real library crashes). */
+  /**
+   * `vac_write`: 0 when queued. Never call it while not connected (the real
+   * library crashes). It blocks while VPP's input queue (1,024 messages,
+   * all clients together) is full, which a stopped VPP never drains: the
+   * client bounds what it has in that queue instead (`sendWindow`).
+   */
   write(bytes: Uint8Array<ArrayBuffer>): number;
   /** `vac_read` with a timeout in whole seconds; the message is copied and freed. */
   read(timeoutS: number): Promise<ReadResult>;

@@ -84,6 +84,17 @@ export interface LbApi {
   setConf(conf: LbConf): Promise<void>;
   /** One consistent read of VIPs and ASes. */
   dump(): Promise<LbState>;
+  /**
+   * Every VIP maglev can manage, without ASes: one cheap read (the VIP
+   * list and the CLI scrape), nothing per AS.
+   */
+  dumpVips(): Promise<VipState[]>;
+  /**
+   * The live ASes of the given VIPs, in their order, and of no other VIP:
+   * on VPP one small request per VIP, a bounded number in flight, so VPP's
+   * main thread is never held for long. A VIP VPP does not hold has none.
+   */
+  dumpAses(vips: readonly VipKey[]): Promise<As[]>;
   addVip(vip: Vip): Promise<void>;
   delVip(key: VipKey): Promise<void>;
   addAs(vip: VipKey, address: string, weight: number): Promise<void>;

@@ -332,6 +332,12 @@ class TimedLb implements LbApi {
       this.dumpEnd = performance.now();
     }
   }
+  dumpVips() {
+    return this.inner.dumpVips();
+  }
+  dumpAses(...a: Parameters<LbApi["dumpAses"]>) {
+    return this.inner.dumpAses(...a);
+  }
   addVip(...a: Parameters<LbApi["addVip"]>) {
     return this.inner.addVip(...a);
   }

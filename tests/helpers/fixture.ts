@@ -121,13 +121,11 @@ export async function startDaemon(
   // Unless a test asks for raw timing, a CPU stall of the loaded machine
   // must not move a healthy backend (see STEADY_PROBES).
   const probe: ProbeTiming = opts.probe ??
-    (opts.interval === undefined && opts.fall === undefined
-      ? STEADY_PROBES
-      : {
-        interval: opts.interval ?? "100ms",
-        timeout: opts.interval === "10ms" ? "8ms" : "80ms",
-        fall: opts.fall ?? 1,
-      });
+    (opts.interval === undefined && opts.fall === undefined ? STEADY_PROBES : {
+      interval: opts.interval ?? "100ms",
+      timeout: opts.interval === "10ms" ? "8ms" : "80ms",
+      fall: opts.fall ?? 1,
+    });
   const timing = [
     `interval: ${probe.interval}`,
     ...(probe.fastInterval ? [`fast-interval: ${probe.fastInterval}`] : []),

@@ -724,9 +724,15 @@ class Vac {
   }
 
   async cli(cmd: string): Promise<string> {
+    const r = await this.cliReply(cmd);
+    assert.equal(r.retval, 0, `${cmd}: ${r.text}`);
+    return r.text;
+  }
+
+  /** A CLI command's retval and text, whatever the retval. */
+  async cliReply(cmd: string): Promise<{ retval: number; text: string }> {
     const m = await this.rpc("cli_inband", cliReq(cmd));
-    assert.equal(retval(m), 0);
-    return cliText(m);
+    return { retval: retval(m), text: cliText(m) };
   }
 
   close(): void {
@@ -1109,7 +1115,10 @@ Deno.test("fakevpp: the golden session: details, route lookups and CLI text are 
   assert.equal(cli.length, 560);
   assert.equal(cliText(cli), TEXT_CLI_INBAND_REPLY);
   assert.equal(await vac.cli("show lb"), TEXT_CLI_INBAND_REPLY_SHOW_LB);
-  assert.match(await vac.cli("show nothing"), /unknown input/);
+  assert.deepEqual(await vac.cliReply("show nothing"), {
+    retval: -1,
+    text: "show: unknown input `nothing'\n",
+  });
 
   // weight 0 with flush: 0 buckets, still in use (after_weight0 golden)
   assert.equal(
@@ -1296,13 +1305,36 @@ Deno.test("fakevpp: deleted ASes stay with flags 0 until gc; removed VIPs keep t
     await vac.cli("show lb vips verbose"),
     /198\.51\.100\.11 weight:50 buckets:0 flows:0 dpo:\d+ {2}removed\n/,
   );
-  // deleting it again: it is not in use
+  // As on a real VPP (docs/vpp.md, "Measured on a real VPP"): deleting it
+  // again succeeds, setting its weight does not.
   assert.equal(
     await vac.rv("lb_add_del_as_v2", asReq(V4, "198.51.100.11", { del: true })),
+    0,
+  );
+  assert.equal(
+    await vac.rv("lb_as_set_weight", weightReq(V4, "198.51.100.11", 5)),
     -6,
   );
   // a VIP delete takes its ASes down; the VIP shows as removed until gc
   assert.equal(await vac.rv("lb_add_del_vip_v2", vipReq(V4, { del: true })), 0);
+  // Its ASes are still dumped (flags 0), by the all-AS dump and by a filter
+  // for its address, as VPP walks its whole VIP pool.
+  const removedVipAses = [
+    "192.0.2.1/32 6 80 198.51.100.10 0",
+    "192.0.2.1/32 6 80 198.51.100.11 0",
+  ];
+  assert.deepEqual(
+    (await vac.ases()).filter((a) => a.vip.startsWith("192.0.2.1/")).map((a) =>
+      `${a.vip} ${a.address} ${a.flags}`
+    ),
+    removedVipAses,
+  );
+  assert.deepEqual(
+    (await vac.dump("lb_as_v2_dump", hex(QUIRK.asFilterBytes12to15))).map(
+      decodeAs,
+    ).map((a) => `${a.vip} ${a.address} ${a.flags}`),
+    removedVipAses,
+  );
   assert.match(
     await vac.cli("show lb vips verbose"),
     /ip4-gre4 \[1\] 192\.0\.2\.1\/32 src_ip_sticky removed/,
@@ -1339,6 +1371,192 @@ Deno.test("fakevpp: deleted ASes stay with flags 0 until gc; removed VIPs keep t
     7,
     1024,
   ]]);
+});
+
+Deno.test("fakevpp: as measured on a real VPP (docs/vpp.md): AS re-add, protocol 0, the AS filter, Maglev ties, encap mapping", async () => {
+  await using e = await setup();
+  const { vac } = e;
+  const state = () => e.fv.ctl.state();
+  const asDump = async (filter: number[], protocol: number, port: number) =>
+    (await vac.dump(
+      "lb_as_v2_dump",
+      Uint8Array.from([...HDR, ...filter, protocol, ...u16(port)]),
+    )).map(decodeAs).map((a) => `${a.vip} ${a.address} ${a.flags}`);
+
+  // (a) Re-adding a deleted AS before gc: accepted, the add's weight wins,
+  // in_use_since keeps the deletion time.
+  assert.equal(await vac.rv("lb_add_del_vip_v2", vipReq(V4)), 0);
+  assert.equal(
+    await vac.rv(
+      "lb_add_del_as_v2",
+      asReq(V4, "198.51.100.10", { weight: 30 }),
+    ),
+    0,
+  );
+  assert.equal(
+    await vac.rv("lb_add_del_as_v2", asReq(V4, "198.51.100.10", { del: true })),
+    0,
+  );
+  const deletedAt = state().vips[0].ases[0].in_use_since;
+  assert.equal(
+    await vac.rv(
+      "lb_add_del_as_v2",
+      asReq(V4, "198.51.100.10", { weight: 77 }),
+    ),
+    0,
+  );
+  assert.deepEqual(
+    (({ weight, flags, in_use_since }) => ({ weight, flags, in_use_since }))(
+      state().vips[0].ases[0],
+    ),
+    { weight: 77, flags: 1, in_use_since: deletedAt },
+  );
+
+  // (b) Protocol 0 with a port: accepted and stored as protocol 0; ASes too.
+  const p0 = { prefix: "192.0.2.9/32", protocol: 0, port: 8080 };
+  assert.equal(await vac.rv("lb_add_del_vip_v2", vipReq(p0)), 0);
+  assert.equal(await vac.rv("lb_add_del_as_v2", asReq(p0, "198.51.100.9")), 0);
+  const v9 = (await vac.vips()).find((v) => v.prefix === "192.0.2.9/32");
+  assert.deepEqual([v9?.protocol, v9?.port], [0, 8080]);
+  assert.match(
+    await vac.cli("show lb vips verbose"),
+    / {2}protocol:0 port:8080\n {2}counters:/,
+  );
+
+  // The AS filter compares the union bytes raw with the internal form;
+  // family byte and length are ignored, so /24 and /25 on one address
+  // both match, and ::192.0.2.1/128 (af 1) matches 192.0.2.1/32.
+  const ip46v4 = (a: string) => [...Array(12).fill(0), ...ip4(a)];
+  assert.deepEqual(await asDump([1, ...ip46v4("192.0.2.1"), 128], 6, 80), [
+    "192.0.2.1/32 6 80 198.51.100.10 1",
+  ]);
+  assert.deepEqual(await asDump([0, ...ip46v4("192.0.2.1"), 0], 6, 80), [
+    "192.0.2.1/32 6 80 198.51.100.10 1",
+  ]);
+  assert.deepEqual(await asDump([...prefix("192.0.2.1/32")], 6, 80), []);
+  assert.deepEqual(await asDump([1, ...ip46v4("192.0.2.1"), 128], 17, 80), []);
+  const n24 = { prefix: "198.18.0.0/24", protocol: 6, port: 80 };
+  const n25 = { prefix: "198.18.0.0/25", protocol: 6, port: 80 };
+  for (const [v, a] of [[n24, "10.0.0.24"], [n25, "10.0.0.25"]] as const) {
+    assert.equal(await vac.rv("lb_add_del_vip_v2", vipReq(v)), 0);
+    assert.equal(await vac.rv("lb_add_del_as_v2", asReq(v, a)), 0);
+  }
+  assert.deepEqual(await asDump([1, ...ip46v4("198.18.0.0"), 120], 6, 80), [
+    "198.18.0.0/24 6 80 10.0.0.24 1",
+    "198.18.0.0/25 6 80 10.0.0.25 1",
+  ]);
+
+  // Maglev ties go by address, not by insertion order.
+  const ta = { prefix: "203.0.113.1/32", protocol: 6, port: 80 };
+  const tb = { prefix: "203.0.113.2/32", protocol: 6, port: 80 };
+  for (const [v, order] of [[ta, [1, 2, 3]], [tb, [3, 2, 1]]] as const) {
+    assert.equal(await vac.rv("lb_add_del_vip_v2", vipReq(v)), 0);
+    for (const i of order) {
+      assert.equal(
+        await vac.rv("lb_add_del_as_v2", asReq(v, `10.0.0.${i}`)),
+        0,
+      );
+    }
+  }
+  const buckets = (prefix: string) =>
+    Object.fromEntries(
+      state().vips.find((v) => v.prefix === prefix)!.ases.map((
+        a,
+      ) => [a.address, a.num_buckets]),
+    );
+  const tie = { "10.0.0.1": 342, "10.0.0.2": 341, "10.0.0.3": 341 };
+  assert.deepEqual(buckets("203.0.113.1/32"), tie);
+  assert.deepEqual(buckets("203.0.113.2/32"), tie);
+
+  // Encap → VIP type as the API handler maps it: IPv6 with l3dsr, nat4 or
+  // an unknown encap becomes gre6, IPv4 with an unknown encap is -97; the
+  // l3dsr dscp is masked to 6 bits.
+  const e6 = (port: number) => ({
+    prefix: "2001:db8::7/128",
+    protocol: 6,
+    port,
+  });
+  assert.equal(
+    await vac.rv("lb_add_del_vip_v2", vipReq(e6(1), { encap: 2 })),
+    0,
+  );
+  assert.equal(
+    await vac.rv("lb_add_del_vip_v2", vipReq(e6(2), { encap: 3 })),
+    0,
+  );
+  assert.equal(
+    await vac.rv("lb_add_del_vip_v2", vipReq(e6(3), { encap: 7 })),
+    0,
+  );
+  assert.equal(
+    await vac.rv(
+      "lb_add_del_vip_v2",
+      vipReq({ ...V4, prefix: "192.0.2.5/32" }, { encap: 5 }),
+    ),
+    -97,
+  );
+  const dsr = { prefix: "192.0.2.6/32", protocol: 6, port: 80 };
+  assert.equal(
+    await vac.rv("lb_add_del_vip_v2", vipReq(dsr, { encap: 2, dscp: 65 })),
+    0,
+  );
+  const byPrefix = (p: string) => state().vips.filter((v) => v.prefix === p);
+  assert.deepEqual(byPrefix("2001:db8::7/128").map((v) => v.encap), [
+    "gre6",
+    "gre6",
+    "gre6",
+  ]);
+  assert.deepEqual(
+    byPrefix("192.0.2.6/32").map((v) => [v.encap, v.dscp]),
+    [["l3dsr", 1]],
+  );
+});
+
+Deno.test('fakevpp: the CLI as on a real VPP: short show lb vips, exact "verbose", unknown input is -1', async () => {
+  await using e = await setup();
+  const { vac } = e;
+  await goldenSession(vac);
+  const v0 = { prefix: "192.0.2.3/32", protocol: 255, port: 0 };
+  assert.equal(
+    await vac.rv("lb_add_del_vip_v2", vipReq(v0, { len: 2048 })),
+    0,
+  );
+  assert.equal(await vac.rv("lb_add_del_vip_v2", vipReq(v0, { del: true })), 0);
+  // Captured from VPP 26.10 with the same VIPs (no index, no sticky flag).
+  const short =
+    "ip4-gre4 192.0.2.1/32 new_size:1024 #as:1  protocol:6 port:80 \n" +
+    "ip6-gre6 2001:db8::1/128 new_size:1024 #as:1  protocol:17 port:53 \n" +
+    "ip4-gre4 192.0.2.3/32 new_size:2048 #as:0 removed\n";
+  assert.equal(await vac.cli("show lb vips"), short);
+  assert.equal(await vac.cli("sh lb vi"), short);
+  assert.equal(await vac.cli("show lb vips ve"), short, "verbose is exact");
+  assert.equal(await vac.cli("show lb vips bogus"), short);
+  assert.match(
+    await vac.cli("show lb vips verbose extra"),
+    /^ ip4-gre4 \[1\] 192\.0\.2\.1\/32 src_ip_sticky\n/,
+  );
+  const lbText = await vac.cli("show lb");
+  assert.deepEqual(await vac.cliReply("show lb bogus"), {
+    retval: -1,
+    text: `${lbText}unknown input \`bogus'\n`,
+  });
+  assert.deepEqual(await vac.cliReply("show"), {
+    retval: -1,
+    text: "show: unknown input `'\n",
+  });
+  assert.deepEqual(await vac.cliReply("foo bar"), {
+    retval: -1,
+    text: "unknown input `foo bar'\n",
+  });
+  assert.deepEqual(await vac.cliReply(""), {
+    retval: -1,
+    text: "unknown input `'\n",
+  });
+  // The control command's conf takes key=value only.
+  assert.throws(
+    () => e.fv.ctl.must("conf 192.0.2.254 2001:db8::254 65536 40"),
+    /conf: unexpected "192\.0\.2\.254"/,
+  );
 });
 
 Deno.test("fakevpp: num_buckets split the table by weight and always sum to its length", async () => {

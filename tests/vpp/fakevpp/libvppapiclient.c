@@ -380,6 +380,7 @@ static const knob_t KNOBS[] = {
 /* ------------------------------------------------------------------------ */
 
 static u16 rd16(const u8 *p) { return (u16)((p[0] << 8) | p[1]); }
+static u16 bswap16(u16 v) { return (u16)((v << 8) | (v >> 8)); }
 static u32 rd32(const u8 *p) { return ((u32)p[0] << 24) | ((u32)p[1] << 16) | ((u32)p[2] << 8) | p[3]; }
 static void wr16(u8 *p, u16 v) {
   p[0] = (u8)(v >> 8);
@@ -674,9 +675,27 @@ static u32 vip_as_list(const model_t *m, u32 vi, u32 *out) {
 static u32 g_as_idx[MAX_ASES];
 static u64 g_w[MAX_ASES], g_out[MAX_ASES];
 
+static int as_addr_cmp(const as_t *a, const as_t *b) {
+  if (a->af != b->af) return a->af < b->af ? -1 : 1;
+  return memcmp(a->addr, b->addr, 16);
+}
+
+/* The split's remainders go to ASes in address order, not insertion order:
+ * VPP sorts its Maglev permutations by (replica, address), so the same ASes
+ * added in any order get the same buckets (measured: 342/341/341 for three
+ * equal weights, the extra bucket on the lowest address either way). */
 static void vip_recompute(model_t *m, u32 vi) {
   vip_t *v = &m->vips[vi];
   u32 n = vip_as_list(m, vi, g_as_idx);
+  for (u32 i = 1; i < n; i++) {
+    u32 x = g_as_idx[i];
+    u32 j = i;
+    while (j > 0 && as_addr_cmp(&m->ases[g_as_idx[j - 1]], &m->ases[x]) > 0) {
+      g_as_idx[j] = g_as_idx[j - 1];
+      j--;
+    }
+    g_as_idx[j] = x;
+  }
   for (u32 i = 0; i < n; i++) {
     as_t *a = &m->ases[g_as_idx[i]];
     g_w[i] = (v->used && a->used) ? a->weight : 0;
@@ -726,10 +745,36 @@ static int route_find(model_t *m, const pfx_t *p) {
 }
 
 static int lb_vip_add(model_t *m, vip_args_t *a, u32 *index_out) {
-  if (a->pfx.af > 1) return RV_INVALID_ADDRESS_FAMILY; /* guess: not captured */
-  if (a->pfx.len > af_bits(a->pfx.af)) return RV_INVALID_ARGUMENT; /* guess */
+  if (a->pfx.af > 1) return RV_INVALID_ADDRESS_FAMILY; /* VPP: undefined; refused here */
+  if (a->pfx.len > af_bits(a->pfx.af)) return RV_INVALID_ARGUMENT; /* VPP: accepted; refused here */
   pfx_normalize(&a->pfx);
   if (a->port == 0) a->proto = 255; /* all-port VIP (§4.3) */
+  /* The API handler's encap → VIP type mapping (measured): an encap the
+   * family has no type for leaves the type at 0, ip6-gre6. So IPv6 with
+   * l3dsr, nat4 or an unknown encap is stored as gre6, and IPv4 with nat6 or
+   * an unknown encap gets an IPv6 type, refused below with -97. Only l3dsr
+   * takes the dscp (masked to 6 bits), only nat4/nat6 the service type and
+   * target port; node_port never reaches the VIP. */
+  u32 want = a->encap;
+  u8 type_af = a->pfx.af;
+  if (a->pfx.af == 0 ? want > ENCAP_NAT4 : (want != ENCAP_GRE4 && want != ENCAP_GRE6 && want != ENCAP_NAT6)) {
+    a->encap = ENCAP_GRE6;
+    type_af = 1;
+  }
+  /* dscp and srv_type share one byte in VPP (a union): the details show it
+   * in both fields. */
+  if (want == ENCAP_L3DSR) {
+    a->dscp = (u8)(a->dscp & 0x3f);
+    a->srv_type = a->dscp;
+    a->target_port = 0;
+  } else if (want == ENCAP_NAT4 || want == ENCAP_NAT6) {
+    a->dscp = (u8)a->srv_type;
+  } else {
+    a->dscp = 0;
+    a->srv_type = 0;
+    a->target_port = 0;
+  }
+  a->node_port = 0;
   if (vip_find(m, a->pfx, a->proto, a->port) >= 0) return RV_VALUE_EXIST;
   for (u32 i = 1; i < MAX_VIPS; i++) {
     vip_t *v = &m->vips[i];
@@ -740,13 +785,11 @@ static int lb_vip_add(model_t *m, vip_args_t *a, u32 *index_out) {
   for (u32 i = 1; i < MAX_VIPS; i++) {
     vip_t *v = &m->vips[i];
     if (!v->in_pool || !v->used || !pfx_eq(&v->pfx, &a->pfx)) continue;
-    if (v->encap != a->encap) return RV_INVALID_ARGUMENT; /* same prefix, other encap */
+    /* same prefix, another VIP type */
+    if (v->encap != a->encap || v->pfx.af != type_af) return RV_INVALID_ARGUMENT;
   }
   if (!is_pow2(a->new_len)) return RV_INVALID_MEMORY_SIZE;
-  if (a->encap >= ENCAP_N) return RV_INVALID_ARGUMENT; /* guess */
-  if (a->pfx.af == 0 && a->encap == ENCAP_NAT6) return RV_INVALID_ADDRESS_FAMILY;
-  if (a->pfx.af == 1 && (a->encap == ENCAP_L3DSR || a->encap == ENCAP_NAT4)) return RV_INVALID_ADDRESS_FAMILY;
-  if (a->encap == ENCAP_L3DSR && a->dscp >= 64) return RV_VALUE_EXIST; /* lb.c; not captured */
+  if (type_af != a->pfx.af) return RV_INVALID_ADDRESS_FAMILY;
   /* 0 passes the power-of-two check and makes VPP allocate 2^32 entries:
    * SIGABRT (§5). Absurdly large tables are assumed to die the same way. */
   if (a->new_len == 0 || (G.crash_table_len_above > 0 && (i64)a->new_len > G.crash_table_len_above))
@@ -815,8 +858,9 @@ static int lb_vip_del(model_t *m, pfx_t pfx, u8 proto, u16 port) {
   int vi = vip_find(m, pfx, proto, port);
   if (vi < 0) return RV_NO_SUCH_ENTRY;
   vip_t *v = &m->vips[vi];
+  /* VPP deletes every AS of the VIP, deleted ones again (restamped). */
   for (u32 i = 0; i < MAX_ASES; i++)
-    if (m->ases[i].in_pool && m->ases[i].vip == (u32)vi && m->ases[i].used) as_delete(m, &m->ases[i]);
+    if (m->ases[i].in_pool && m->ases[i].vip == (u32)vi) as_delete(m, &m->ases[i]);
   v->used = false;
   v->deleted_ms = now_ms();
   vip_recompute(m, (u32)vi);
@@ -886,7 +930,9 @@ static int lb_as_del(model_t *m, pfx_t pfx, u8 proto, u16 port, u8 af, u8 *addr)
   if (vi < 0) return RV_NO_SUCH_ENTRY;
   as_addr_normalize(af, addr);
   int ai = as_find(m, (u32)vi, af, addr);
-  if (ai < 0 || !m->ases[ai].used) return RV_NO_SUCH_ENTRY;
+  if (ai < 0) return RV_NO_SUCH_ENTRY;
+  /* Deleting a deleted AS succeeds again and restamps in_use_since
+   * (measured). */
   as_delete(m, &m->ases[ai]);
   vip_recompute(m, (u32)vi);
   return RV_OK;
@@ -897,7 +943,7 @@ static int lb_as_set_weight(model_t *m, pfx_t pfx, u8 proto, u16 port, u8 af, u8
   if (vi < 0) return RV_NO_SUCH_ENTRY;
   as_addr_normalize(af, addr);
   int ai = as_find(m, (u32)vi, af, addr);
-  if (ai < 0) return RV_NO_SUCH_ENTRY;
+  if (ai < 0 || !m->ases[ai].used) return RV_NO_SUCH_ENTRY; /* a deleted AS too (measured) */
   m->ases[ai].weight = weight; /* no range check: 101, 255 accepted (§5) */
   vip_recompute(m, (u32)vi);
   return RV_OK;
@@ -1130,7 +1176,8 @@ static int h_vip(const u8 *req, bool v2) {
   a.port = rd16(req + 29);
   a.encap = rd32(req + 31);
   a.dscp = req[35];
-  a.srv_type = rd32(req + 36);
+  /* VPP stores the u32 enum unconverted into a u8: its first wire byte. */
+  a.srv_type = req[36];
   a.target_port = rd16(req + 40);
   a.node_port = rd16(req + 42);
   a.new_len = rd32(req + 44);
@@ -1175,8 +1222,8 @@ static void h_vip_dump(const u8 *req) {
     wr16(r + 25, v->port);
     wr32(r + 27, v->encap);
     r[31] = v->dscp;
-    wr32(r + 32, v->srv_type);
-    wr16(r + 36, v->target_port);
+    r[32] = (u8)v->srv_type; /* VPP writes it in host (little-endian) order */
+    wr16(r + 36, bswap16(v->target_port)); /* VPP swaps it once too often */
     wr16(r + 38, (u16)(v->new_len & 0xffff));
     emit(r, 40);
   }
@@ -1185,7 +1232,9 @@ static void h_vip_dump(const u8 *req) {
 /* lb_as_v2_details (54) / lb_as_details (49). The filter behaves like the
  * real one (§4.3): all-zero union bytes dump everything; otherwise the 16
  * bytes are compared raw with VPP's internal ip46 form (IPv4 in bytes
- * 12..15) and protocol and port must match. */
+ * 12..15) and protocol and port must match; the family byte and the
+ * length are not looked at. Removed VIPs awaiting gc are dumped too (their
+ * ASes all deleted, flags 0), as VPP walks its whole VIP pool. */
 static void h_as_dump(const u8 *req, bool v2) {
   model_t *m = &G.live;
   static const u8 zero[16];
@@ -1197,7 +1246,7 @@ static void h_as_dump(const u8 *req, bool v2) {
   int len = MSGS[msg].fixed;
   for (u32 vi = 1; vi < MAX_VIPS; vi++) {
     vip_t *v = &m->vips[vi];
-    if (!v->in_pool || !v->used) continue;
+    if (!v->in_pool) continue;
     if (!all) {
       u8 internal[16] = {0};
       if (v->pfx.af == 0)
@@ -1313,16 +1362,23 @@ static void cli_show_vips(sb_t *s, bool verbose) {
     fmt_pfx(&v->pfx, p, sizeof p);
     u32 n = vip_as_list(m, vi, g_as_idx);
     if (!verbose) {
-      sb_printf(s, " %s [%u] %s%s new_size:%u #as:%u%s\n", vip_type_name(v), vi, p, v->sticky ? " src_ip_sticky" : "",
-                v->new_len, n, v->used ? "" : " removed");
+      /* format_lb_vip: no index, no src_ip_sticky (measured) */
+      sb_printf(s, "%s %s new_size:%u #as:%u%s", vip_type_name(v), p, v->new_len, n, v->used ? "" : " removed");
+      if (v->port != 0) sb_printf(s, "  protocol:%u port:%u ", v->proto, v->port);
+      if (v->encap == ENCAP_L3DSR) sb_printf(s, "  dscp:%u", v->dscp);
+      if (v->encap == ENCAP_NAT4 || v->encap == ENCAP_NAT6)
+        sb_printf(s, " type:%s port:%u target_port:%u", v->srv_type ? "nodeport" : "clusterip", bswap16(v->port),
+                  v->target_port);
+      sb_printf(s, "\n");
       continue;
     }
     sb_printf(s, " %s [%u] %s%s%s\n  new_size:%u\n", vip_type_name(v), vi, p, v->sticky ? " src_ip_sticky" : "",
               v->used ? "" : " removed", v->new_len);
     if (v->port != 0) sb_printf(s, "  protocol:%u port:%u\n", v->proto, v->port);
     if (v->encap == ENCAP_L3DSR) sb_printf(s, "  dscp:%u\n", v->dscp);
+    /* VPP prints the port byte-swapped and ends the line without \n. */
     if (v->encap == ENCAP_NAT4 || v->encap == ENCAP_NAT6)
-      sb_printf(s, "  type:%s port:%u target_port:%u\n", v->srv_type ? "nodeport" : "clusterip", v->node_port,
+      sb_printf(s, "  type:%s port:%u target_port:%u", v->srv_type ? "nodeport" : "clusterip", bswap16(v->port),
                 v->target_port);
     sb_printf(s, "  counters:\n");
     for (int k = 0; k < N_LBC; k++) sb_printf(s, "    %s: %llu\n", LBC_NAMES[k], (unsigned long long)lbc_sum(m, k, vi));
@@ -1338,12 +1394,27 @@ static void cli_show_vips(sb_t *s, bool verbose) {
   }
 }
 
+/* The input after its first n words (and the blanks after them). */
+static const char *skip_words(const char *cmd, size_t len, int n) {
+  const char *p = cmd, *end = cmd + len;
+  while (p < end && isspace((unsigned char)*p)) p++;
+  for (int i = 0; i < n; i++) {
+    while (p < end && !isspace((unsigned char)*p)) p++;
+    while (p < end && isspace((unsigned char)*p)) p++;
+  }
+  return p;
+}
+
 static bool kw(const char *tok, const char *word) {
   size_t l = strlen(tok);
   return l >= 2 && l <= strlen(word) && strncmp(tok, word, l) == 0;
 }
 
-static void cli_run(const char *cmd, size_t len, sb_t *out) {
+/* Runs a CLI command into out; returns the cli_inband retval. As on VPP
+ * (measured): command words may be abbreviated, "show lb vips" takes
+ * exactly "verbose" and ignores anything else after it, and unknown input
+ * answers -1 with VPP's text. */
+static int cli_run(const char *cmd, size_t len, sb_t *out) {
   char buf[512];
   if (len >= sizeof buf) len = sizeof buf - 1;
   memcpy(buf, cmd, len);
@@ -1352,25 +1423,28 @@ static void cli_run(const char *cmd, size_t len, sb_t *out) {
   int nt = 0;
   char *save = NULL;
   for (char *t = strtok_r(buf, " \t\r\n", &save); t && nt < 8; t = strtok_r(NULL, " \t\r\n", &save)) tok[nt++] = t;
-  if (nt == 0) return;
-  if (kw(tok[0], "show") && nt >= 2) {
-    if (kw(tok[1], "version") && nt == 2) {
+  if (nt >= 1 && kw(tok[0], "show")) {
+    if (nt >= 2 && kw(tok[1], "version") && nt == 2) {
       sb_printf(out, "vpp v%s built by fakevpp on fakevpp at 2026-11-21T03:09:21\n", G.version);
-      return;
+      return RV_OK;
     }
-    if (strcmp(tok[1], "lb") == 0) {
-      if (nt == 2) {
-        cli_show_lb(out);
-        return;
+    if (nt >= 2 && strcmp(tok[1], "lb") == 0) {
+      if (nt >= 3 && kw(tok[2], "vips")) {
+        cli_show_vips(out, nt >= 4 && strcmp(tok[3], "verbose") == 0);
+        return RV_OK;
       }
-      if (kw(tok[2], "vips") && (nt == 3 || (nt == 4 && kw(tok[3], "verbose")))) {
-        cli_show_vips(out, nt == 4);
-        return;
-      }
+      cli_show_lb(out);
+      if (nt == 2) return RV_OK;
+      const char *rest = skip_words(cmd, len, 2);
+      sb_printf(out, "unknown input `%.*s'\n", (int)(cmd + len - rest), rest);
+      return RV_UNSPECIFIED;
     }
+    const char *rest = skip_words(cmd, len, 1);
+    sb_printf(out, "show: unknown input `%.*s'\n", (int)(cmd + len - rest), rest);
+    return RV_UNSPECIFIED;
   }
-  /* everything else: what VPP prints for an unknown command (retval 0) */
   sb_printf(out, "unknown input `%.*s'\n", (int)len, cmd);
+  return RV_UNSPECIFIED;
 }
 
 static void h_cli(const u8 *req, int len) {
@@ -1380,9 +1454,10 @@ static void h_cli(const u8 *req, int len) {
     return;
   }
   sb_t s = {0};
-  cli_run((const char *)req + 14, n, &s);
+  int rv = cli_run((const char *)req + 14, n, &s);
   int rlen = 14 + (int)s.n;
   u8 *r = reply_new(M_CLI_INBAND_REPLY, rlen, req);
+  wr32(r + 6, (u32)rv);
   wr32(r + 10, (u32)s.n);
   if (s.n) memcpy(r + 14, s.p, s.n);
   free(s.p);
@@ -2514,6 +2589,8 @@ static int ctl_locked(const char *cmdline, char *err, int errlen) {
     m->stats_epoch++;
   } else if (!strcmp(c, "conf")) {
     i64 sticky, timeout;
+    /* Positional values were once silently ignored, leaving the defaults. */
+    if (a.npos > 1) BAD("conf: unexpected \"%s\": use ip4=A ip6=A buckets=N timeout=N", a.pos[1]);
     if (!kv_i64(&a, "buckets", m->sticky_buckets, &sticky) || !kv_i64(&a, "timeout", m->flow_timeout, &timeout))
       BAD("conf: bad number");
     const char *ip4 = arg_kv(&a, "ip4"), *ip6 = arg_kv(&a, "ip6");
