@@ -510,3 +510,69 @@ export function describeVips(vips: readonly VppVip[]): string {
     )
   ).join("; ");
 }
+
+/**
+ * Runs `script` (a scenario that talks to `vpp` through libvppapiclient)
+ * in a child process with `name` and this VPP's coordinates as arguments,
+ * and returns what it printed after `RESULT ` on its last such line. A
+ * child because the library allows one connection per process, and so
+ * that a crash or a blocked event loop fails the test instead of killing
+ * or hanging the runner. The child is killed after `timeoutMs`; VPP is
+ * sent SIGCONT afterwards in case the scenario stopped it.
+ */
+export async function runVppScenario(
+  script: URL,
+  vpp: RealVpp,
+  name: string,
+  timeoutMs = 120_000,
+): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      script.pathname,
+      name,
+      JSON.stringify({
+        lib: vpp.install.lib,
+        prefix: vpp.prefix,
+        statsSocket: vpp.statsSocket,
+        cliSocket: vpp.cliSocket,
+        vppctl: vpp.install.vppctl,
+        pid: vpp.pid,
+      }),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, timeoutMs);
+  try {
+    const out = await child.output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    const tail = `\nstdout:\n${stdout.slice(-4000)}\nstderr:\n${
+      stderr.slice(-6000)
+    }`;
+    if (out.signal !== null) {
+      throw new Error(`scenario ${name} died of ${out.signal}${tail}`);
+    }
+    if (out.code !== 0) throw new Error(`scenario ${name} failed${tail}`);
+    const line = stdout.split("\n").findLast((l) => l.startsWith("RESULT "));
+    if (!line) throw new Error(`scenario ${name} printed no result${tail}`);
+    return line.slice("RESULT ".length);
+  } finally {
+    clearTimeout(timer);
+    if (vpp.pid !== undefined) {
+      try {
+        Deno.kill(vpp.pid, "SIGCONT");
+      } catch {
+        // gone
+      }
+    }
+  }
+}

@@ -6,68 +6,16 @@
  * the test rather than hang or kill the runner.
  */
 
-import assert from "node:assert/strict";
-import { RealVpp, VPP } from "../helpers/realvpp.ts";
+import { RealVpp, runVppScenario, VPP } from "../helpers/realvpp.ts";
 
-const SCENARIO = new URL("./_client_scenario.ts", import.meta.url).pathname;
+const SCENARIO = new URL("./_client_scenario.ts", import.meta.url);
 
 async function scenario(
   v: RealVpp,
   name: string,
   timeoutMs: number,
 ): Promise<Record<string, unknown>> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      SCENARIO,
-      name,
-      JSON.stringify({
-        lib: v.install.lib,
-        prefix: v.prefix,
-        statsSocket: v.statsSocket,
-        cliSocket: v.cliSocket,
-        vppctl: v.install.vppctl,
-        pid: v.pid,
-      }),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }, timeoutMs);
-  try {
-    const out = await child.output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    const stderr = new TextDecoder().decode(out.stderr);
-    const tail = `\nstdout:\n${stdout.slice(-4000)}\nstderr:\n${
-      stderr.slice(-3000)
-    }`;
-    assert.equal(
-      out.signal,
-      null,
-      `scenario ${name} died of ${out.signal}${tail}`,
-    );
-    assert.equal(out.code, 0, `scenario ${name} failed${tail}`);
-    const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
-    assert.ok(line, `scenario ${name} printed no result${tail}`);
-    return JSON.parse(line.slice("RESULT ".length));
-  } finally {
-    clearTimeout(timer);
-    // The child may have died with VPP stopped.
-    if (v.pid !== undefined) {
-      try {
-        Deno.kill(v.pid, "SIGCONT");
-      } catch {
-        // gone
-      }
-    }
-  }
+  return JSON.parse(await runVppScenario(SCENARIO, v, name, timeoutMs));
 }
 
 Deno.test({

@@ -8,42 +8,12 @@
  * without a VPP the tests are reported as ignored.
  */
 import assert from "node:assert/strict";
-import { RealVpp, VPP } from "../helpers/realvpp.ts";
+import { RealVpp, runVppScenario, VPP } from "../helpers/realvpp.ts";
 
-const SCENARIO = new URL("./_lb_scenario.ts", import.meta.url).pathname;
+const SCENARIO = new URL("./_lb_scenario.ts", import.meta.url);
 
 async function scenario(v: RealVpp, name: string): Promise<void> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      SCENARIO,
-      name,
-      JSON.stringify({
-        lib: v.install.lib,
-        prefix: v.prefix,
-        statsSocket: v.statsSocket,
-        cliSocket: v.cliSocket,
-        vppctl: v.install.vppctl,
-      }),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(120_000),
-  }).spawn();
-  const out = await child.output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  const stderr = new TextDecoder().decode(out.stderr);
-  const tail = `\nstdout:\n${stdout.slice(-4000)}\nstderr:\n${
-    stderr.slice(-6000)
-  }`;
-  assert.equal(
-    out.signal,
-    null,
-    `scenario ${name} died of ${out.signal}${tail}`,
-  );
-  assert.equal(out.code, 0, `scenario ${name} failed${tail}`);
-  assert.match(stdout, /^RESULT ok$/m, `scenario ${name}${tail}`);
+  assert.equal(await runVppScenario(SCENARIO, v, name), "ok");
 }
 
 Deno.test({
