@@ -119,7 +119,9 @@ export class Reconciler {
   #queue: Promise<unknown> = Promise.resolve();
   #pending = new Set<string>();
   #pendingRun: Promise<SyncResult> | undefined;
-  #pendingFull: Promise<SyncResult> | undefined;
+  /** The full sync that runs (or is about to), and the one that waits. */
+  #fullRunning: Promise<SyncResult> | undefined;
+  #fullWaiting: Promise<SyncResult> | undefined;
   /** Operations acknowledged while a full sync's dump runs (see #dumpThenSync). */
   readonly #journals = new Set<Journal>();
   /** Bumped by invalidate(): a dump taken before is of another connection. */
@@ -204,10 +206,11 @@ export class Reconciler {
 
   /**
    * A full sync (periodic, after reload or reconnect); `frontend` narrows
-   * it. Full syncs requested while one waits to run share its result, so
-   * a VPP slower than the sync interval never builds a queue of them. Its
-   * dump runs before it takes its turn: a transition's sync never waits
-   * for a dump of all of VPP.
+   * it. At most one full sync runs and one waits: requests that arrive
+   * while one runs share the one that waits (which starts after it, so it
+   * sees everything they asked for), and a VPP slower than the sync
+   * interval never builds a queue of them. Its dump runs before it takes
+   * its turn: a transition's sync never waits for a dump of all of VPP.
    */
   sync(
     opts: { frontend?: string; dryRun?: boolean } = {},
@@ -220,10 +223,19 @@ export class Reconciler {
     if (dryRun !== this.#dryRun) {
       return this.#serial(() => this.#sync(undefined, dryRun));
     }
-    this.#pendingFull ??= this.#dumpThenSync().finally(() => {
-      this.#pendingFull = undefined;
+    if (this.#fullWaiting) return this.#fullWaiting;
+    const before = this.#fullRunning ?? Promise.resolve();
+    const run: Promise<SyncResult> = before.catch(() => {}).then(() => {
+      // Started: a request from now on must get a sync of its own.
+      if (this.#fullWaiting === run) this.#fullWaiting = undefined;
+      return this.#dumpThenSync();
     });
-    return this.#pendingFull;
+    this.#fullWaiting = run;
+    this.#fullRunning = run;
+    run.catch(() => {}).finally(() => {
+      if (this.#fullRunning === run) this.#fullRunning = undefined;
+    });
+    return run;
   }
 
   async #dumpThenSync(): Promise<SyncResult> {

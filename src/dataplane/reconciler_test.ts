@@ -448,3 +448,45 @@ Deno.test("reconciler: the view behind GetVPPLBState re-reads only the VIPs whos
   assert.equal(buckets(after)["10.0.0.2"], 0);
   assert.deepEqual(buckets(after), buckets(await lb.dump()));
 });
+
+Deno.test("reconciler: a full sync asked for while one runs gets a sync of its own, which sees the change", async () => {
+  const lb = new MemoryLb();
+  const states: Record<string, BackendState> = { a: "up", b: "up", c: "up" };
+  let hold: Promise<void> | undefined;
+  let release: (() => void) | undefined;
+  let sending = false;
+  const r = new Reconciler({
+    lb: wrap(lb, {
+      setWeight: async (v, a, w, f) => {
+        if (hold) {
+          sending = true;
+          await hold;
+        }
+        return lb.setWeight(v, a, w, f);
+      },
+    }),
+    health: view(config(), states),
+    log: quiet(),
+  });
+  await r.sync();
+  hold = new Promise<void>((res) => release = res);
+  states.b = "down";
+  const first = r.sync();
+  // Once the first sync is sending, its operations are computed: a reload
+  // or a change now must not be answered with its result.
+  await waitFor("the first sync is sending", () => sending);
+  states.a = "down";
+  const second = r.sync();
+  const third = r.sync();
+  assert.notEqual(second, first);
+  assert.equal(third, second, "requests while one waits share it");
+  hold = undefined;
+  release!();
+  await first;
+  await second;
+  assert.deepEqual(await weights(lb), {
+    "10.0.0.1": 0,
+    "10.0.0.2": 0,
+    "10.0.0.3": 100,
+  });
+});
