@@ -88,7 +88,10 @@ export interface FrontendStatus {
 export interface ReloadSummary {
   readonly added: readonly string[];
   readonly removed: readonly string[];
+  /** Address, enabled flag or probe type changed: restarted from `unknown`. */
   readonly changed: readonly string[];
+  /** Other health-check settings changed: state kept, new settings from the next probe. */
+  readonly retuned: readonly string[];
   readonly unchanged: number;
   readonly frontendsAdded: readonly string[];
   readonly frontendsRemoved: readonly string[];
@@ -107,9 +110,39 @@ class Runner {
   ) {}
 }
 
-/** Identity of a backend's definition: if this changes on reload, its runtime state resets. */
-function definitionKey(b: BackendConfig, c: HealthCheckConfig): string {
-  return JSON.stringify([b, c]);
+/**
+ * What a backend's health is about: its address, whether it is enabled, and
+ * what kind of probe judges it (the type, and TLS or not). A reload that
+ * changes any of these starts the backend from `unknown`; any other change
+ * (timing, rise/fall, port, path, expected codes, …) keeps its state,
+ * counter and history and applies from its next probe — a reload that
+ * retunes checks must never drain a VIP.
+ */
+function probeIdentity(b: BackendConfig, c: HealthCheckConfig): string {
+  return JSON.stringify([b.address, b.enabled, c.type, c.params.tls ?? false]);
+}
+
+/** The health-check settings (and backend fields) a reload changed. */
+function changedSettings(
+  oldB: BackendConfig,
+  oldC: HealthCheckConfig,
+  b: BackendConfig,
+  c: HealthCheckConfig,
+): string[] {
+  const out: string[] = [];
+  for (const k of Object.keys(b) as (keyof BackendConfig)[]) {
+    if (JSON.stringify(oldB[k]) !== JSON.stringify(b[k])) out.push(k);
+  }
+  for (const k of Object.keys(c) as (keyof HealthCheckConfig)[]) {
+    if (k === "params") continue;
+    if (JSON.stringify(oldC[k]) !== JSON.stringify(c[k])) out.push(k);
+  }
+  const before: Record<string, unknown> = { ...oldC.params };
+  const after: Record<string, unknown> = { ...c.params };
+  for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) out.push(k);
+  }
+  return out;
 }
 
 /** The probe scheduler and health bookkeeper of the daemon. */
@@ -314,9 +347,10 @@ export class Checker {
   // --- reload -----------------------------------------------------------
 
   /**
-   * Switches to a new, already validated config. Backends whose definition
-   * (address, health check, enabled flag) is unchanged keep their loop,
-   * state and operator overrides untouched.
+   * Switches to a new, already validated config. Backends whose address,
+   * enabled flag and probe type are unchanged keep their loop, state,
+   * counter, history and operator overrides, whatever else of their health
+   * check changed (see probeIdentity).
    */
   reload(next: Config): ReloadSummary {
     const now = this.#now();
@@ -324,6 +358,7 @@ export class Checker {
     const added: string[] = [];
     const removed: string[] = [];
     const changed: string[] = [];
+    const retuned: string[] = [];
     let unchanged = 0;
     // Emitted once the new config is in place, so listeners see a consistent daemon.
     const pending: [string, Transition][] = [];
@@ -349,18 +384,23 @@ export class Checker {
           this.#schedule(r, initialProbeDelay(check, this.#random));
         }
       } else if (
-        definitionKey(old.cfg, old.check) !== definitionKey(b, check)
+        probeIdentity(old.cfg, old.check) !== probeIdentity(b, check)
       ) {
         this.#cancel(old);
         // The runtime state resets; the history records why.
         const from = old.health.state;
         const to = b.enabled ? "unknown" : "disabled";
+        const what = changedSettings(old.cfg, old.check, b, check);
+        this.#log.info("backend-reset-by-reload", {
+          backend: b.name,
+          changed: what,
+        });
         const t: Transition | undefined = from === to ? undefined : {
           from,
           to,
           atMs: now,
           code: "NONE",
-          reason: "definition changed by reload",
+          reason: `reload changed ${what.join(", ")}`,
         };
         const history = t
           ? [...old.health.transitions, t]
@@ -373,11 +413,22 @@ export class Checker {
           this.#schedule(r, initialProbeDelay(check, this.#random));
         }
       } else {
+        const what = changedSettings(old.cfg, old.check, b, check);
+        if (what.length > 0) {
+          this.#log.info("backend-retuned-by-reload", {
+            backend: b.name,
+            changed: what,
+          });
+          retuned.push(b.name);
+        } else {
+          unchanged++;
+        }
+        // From the next probe on; the one scheduled keeps its time.
         old.cfg = b;
         old.check = check;
+        old.health.setRiseFall(check.rise, check.fall);
         old.health.setHistorySize(next.healthchecker.transitionHistory);
         rebuilt.set(b.name, old);
-        unchanged++;
       }
     }
     this.#runners = rebuilt;
@@ -416,6 +467,7 @@ export class Checker {
       added,
       removed,
       changed,
+      retuned,
       unchanged,
       frontendsAdded,
       frontendsRemoved,

@@ -298,7 +298,7 @@ Deno.test("checker: reload keeps unchanged backends running and their operator s
     assert.equal(checker.backend("c")?.health.state, "unknown");
     assert.equal(
       checker.backend("c")?.health.lastTransition?.reason,
-      "definition changed by reload",
+      "reload changed address",
     );
     await until(
       () => (prober.calls.get("10.0.0.4") ?? 0) > 0,
@@ -339,4 +339,45 @@ Deno.test("checker: a changed configured weight drops the runtime override", () 
     m.backend === "b"
   );
   assert.equal(bw?.weight, 60);
+});
+
+Deno.test("checker: a reload that retunes timing, rise/fall or the port keeps every backend's state, counter and history", async () => {
+  const { checker, events } = setup();
+  checker.start();
+  try {
+    await until(
+      () =>
+        ["a", "b", "c"].every((n) => checker.backend(n)?.health.state === "up"),
+      "all up",
+    );
+    const before = new Map(
+      ["a", "b", "c"].map((n) => [n, checker.backend(n)!.health]),
+    );
+    const history = checker.backend("a")!.health.transitions.length;
+    events.length = 0;
+    const retuned = BASE.replace("interval: 30ms", "interval: 45ms")
+      .replace("timeout: 20ms", "timeout: 25ms")
+      .replace("rise: 2", "rise: 3")
+      .replace("fall: 2", "fall: 4")
+      .replace("port: 80", "port: 8080");
+    const summary = checker.reload(config(retuned));
+    assert.deepEqual(summary.changed, []);
+    assert.deepEqual(summary.retuned, ["a", "b", "c"]);
+    for (const [n, h] of before) {
+      const now = checker.backend(n)!;
+      assert.equal(now.health, h, `${n}: same health object`);
+      assert.equal(now.health.state, "up", `${n} still up`);
+      assert.equal(now.health.fall, 4);
+      assert.equal(now.check.intervalMs, 45);
+      assert.equal(now.check.port, 8080);
+    }
+    assert.equal(checker.backend("a")!.health.transitions.length, history);
+    assert.deepEqual(
+      events.filter((e) => e.type === "backend"),
+      [],
+      "no transition at all",
+    );
+  } finally {
+    checker.stop();
+  }
 });

@@ -77,8 +77,8 @@ const PROBING: ReadonlySet<BackendState> = new Set(["unknown", "up", "down"]);
 export class BackendHealth {
   /** The backend's config name, used in error messages. */
   readonly name: string;
-  readonly #rise: number;
-  readonly #fall: number;
+  #rise: number;
+  #fall: number;
   #state: BackendState;
   #counter: number;
   #enabled: boolean;
@@ -256,6 +256,28 @@ export class BackendHealth {
   ): Transition | undefined {
     if (this.#state === "removed") return undefined;
     return this.#transition("removed", nowMs, "NONE", reason);
+  }
+
+  /**
+   * Applies a reloaded `rise`/`fall` without a transition: a backend that is
+   * up stays up with the failures it has seen so far (at most `fall - 1` of
+   * them, so it is still up), one that is down keeps its passes so far (at
+   * most `rise - 1`), and `unknown` stays one pass or failure from a
+   * verdict. A reload that retunes checks must never move a weight.
+   */
+  setRiseFall(rise: number, fall: number): void {
+    checkRiseFall(rise, fall);
+    const base = this.#state === "paused" ? this.#pausedFrom : this.#state;
+    const failures = counterMax(this.#rise, this.#fall) - this.#counter;
+    if (base === "up") {
+      this.#counter = counterMax(rise, fall) - Math.min(failures, fall - 1);
+    } else if (base === "down") {
+      this.#counter = Math.min(this.#counter, rise - 1);
+    } else {
+      this.#counter = initialCounter(rise);
+    }
+    this.#rise = rise;
+    this.#fall = fall;
   }
 
   /** Applies a reloaded `transition-history`, keeping the newest entries. */

@@ -555,3 +555,43 @@ Deno.test("transitions returns a snapshot, not the live ring", () => {
   assert.equal(before.length, 0);
   assert.equal(b.transitions.length, 1);
 });
+
+Deno.test("setRiseFall: a reload of rise/fall moves no state and keeps what was seen", () => {
+  // Up, one failure seen (fall 3): with fall 5 it takes 4 more to go down.
+  const up = mk();
+  pass(up);
+  fail(up);
+  up.setRiseFall(3, 5);
+  assert.equal(up.state, "up");
+  for (let i = 0; i < 3; i++) {
+    assert.equal(fail(up), undefined);
+    assert.equal(up.state, "up");
+  }
+  assert.equal(fail(up)?.to, "down");
+  // Up with more failures seen than the new fall allows: still up, one
+  // failure from down.
+  const edge = mk({ rise: 1, fall: 5 });
+  pass(edge);
+  for (let i = 0; i < 4; i++) fail(edge);
+  edge.setRiseFall(1, 2);
+  assert.equal(edge.state, "up");
+  assert.equal(fail(edge)?.to, "down");
+  // Down, one pass seen (rise 2): with rise 4 it takes 3 more.
+  const down = mk();
+  fail(down);
+  pass(down);
+  down.setRiseFall(4, 3);
+  assert.equal(down.state, "down");
+  pass(down);
+  pass(down);
+  assert.equal(down.state, "down");
+  assert.equal(pass(down)?.to, "up");
+  // Unknown: the first probe still decides.
+  const unknown = mk();
+  unknown.setRiseFall(5, 5);
+  assert.equal(unknown.state, "unknown");
+  assert.equal(pass(unknown)?.to, "up");
+  // No transition is ever recorded by the change itself.
+  assert.equal(up.transitions.length, 2);
+  assert.throws(() => up.setRiseFall(0, 1), RangeError);
+});

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describeVips, RealVpp, VPP } from "../helpers/realvpp.ts";
+import { waitFor } from "../helpers/wait.ts";
 import {
   A,
   B,
@@ -137,6 +138,72 @@ Deno.test({
       (vs) =>
         vs.length === 1 &&
         sameWeights(weightsIn(vs), { [A]: 100, [B]: 100, [C]: 0 }),
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "real VPP: a reload that only retunes probe timing, rise/fall and timeouts moves no weight (sampled every 50 ms)",
+  ignore: VPP === undefined,
+  async fn() {
+    await using vpp = await RealVpp.start();
+    await using d = await startOn(vpp);
+    const want = { [A]: 100, [B]: 100, [C]: 0 };
+    await vpp.waitVips(
+      "web programmed",
+      (vs) => sameWeights(weightsIn(vs), want),
+      15_000,
+    );
+    await waitFor(
+      "all backends up",
+      () =>
+        d.process.records.filter((r) =>
+            r.msg === "backend-transition" && r.to === "up"
+          ).length >= 3 || undefined,
+    );
+    const retuned = (await Deno.readTextFile(d.configPath))
+      .replaceAll("interval: 1s", "interval: 1500ms")
+      .replaceAll("timeout: 900ms", "timeout: 1200ms")
+      .replaceAll("fall: 2", "fall: 3")
+      .replaceAll("rise: 1", "rise: 2");
+    const seen: string[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      for (let i = 0; sampling && i < 200; i++) {
+        seen.push(JSON.stringify(weightsIn(await vpp.vips())));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    try {
+      await waitFor(
+        "a few samples before the reload",
+        () => seen.length >= 5 || undefined,
+      );
+      await reload(d, retuned);
+      const after = seen.length;
+      // Past the next probe of every backend under the new timing.
+      await waitFor(
+        "3 s of samples after the reload",
+        () => seen.length >= after + 40 || undefined,
+        20_000,
+      );
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const moved = seen.filter((s) => s !== JSON.stringify(want));
+    assert.deepEqual(moved, [], `weights moved: ${moved.slice(0, 3)}`);
+    const retunedLog = d.process.records.filter((r) =>
+      r.msg === "backend-retuned-by-reload"
+    );
+    assert.deepEqual(retunedLog.map((r) => r.backend).sort(), ["a", "b", "c"]);
+    assert.equal(
+      d.process.records.filter((r) =>
+        r.msg === "backend-transition" && r.reason !== undefined &&
+        String(r.reason).startsWith("reload")
+      ).length,
+      0,
     );
   },
 });
