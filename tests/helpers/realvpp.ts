@@ -296,18 +296,21 @@ export class RealVpp implements AsyncDisposable {
     this.#output = [collect(child.stdout), collect(child.stderr)];
     let exited = false;
     void child.status.then(() => exited = true);
-    await waitFor(
+    // waitFor retries through exceptions, so an exit is a result here: it
+    // must end the wait at once, not after the deadline.
+    const outcome = await waitFor(
       "VPP's CLI answers",
       async () => {
-        if (exited) {
-          throw new Error(`VPP exited at start:\n${this.#log.slice(-2000)}`);
-        }
+        if (exited) return "exited";
         const r = await this.#vppctl(["show", "version"]);
-        return r.code === 0 && r.stdout.startsWith("vpp ") ? true : undefined;
+        return r.code === 0 && r.stdout.startsWith("vpp ") ? "up" : undefined;
       },
       20_000,
       50,
     );
+    if (outcome === "exited") {
+      throw new Error(`VPP exited at start:\n${this.#log.slice(-2000)}`);
+    }
   }
 
   #vppctl(args: readonly string[]) {
