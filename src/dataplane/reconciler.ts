@@ -12,7 +12,7 @@ import type { FrontendEvaluation } from "../health/frontend.ts";
 import type { BackendState } from "../health/types.ts";
 import type { LbApi, LbConf, LbState } from "../vpp/types.ts";
 import { LbCache } from "./cache.ts";
-import { type DesiredAs, type DesiredVip, desiredVip } from "./desired.ts";
+import { type DesiredVip, desiredVip } from "./desired.ts";
 import { describeOp, diff, type Op, vipKeyString } from "./diff.ts";
 import { Warmup } from "./warmup.ts";
 
@@ -79,6 +79,9 @@ function sameConf(a: LbConf, b: LbConf): boolean {
     a.stickyBucketsPerCore === b.stickyBucketsPerCore &&
     a.flowTimeoutSeconds === b.flowTimeoutSeconds;
 }
+
+/** Frontends diffed at a time by a streamed (scoped) sync. */
+const STREAM_CHUNK = 16;
 
 /** Requests sent to VPP before waiting for the first reply (its rx queue holds 1,024+). */
 const IN_FLIGHT = 64;
@@ -360,6 +363,9 @@ export class Reconciler {
         };
       }
     }
+    if (scope && this.#cache && !dryRun) {
+      return this.#stream(scope, frontends, label);
+    }
     // Desired state only for what this sync may touch; VPP's state from the
     // cache for a scoped sync, from a fresh dump for a full one.
     const desired: DesiredVip[] = [];
@@ -378,15 +384,7 @@ export class Reconciler {
         ? this.#cache.subset(desired.map((d) => d.vip))
         : this.#cache.state();
     }
-    for (const d of desired) {
-      for (const a of d.ases) {
-        if (!a.flush) this.#flushed.get(d.frontend)?.delete(a.address);
-      }
-    }
-    const ops = diff(desired, actual, {
-      frontends,
-      flushPending: (fe, a) => !this.#flushed.get(fe)?.has(a.address),
-    });
+    const ops = this.#diff(desired, actual, frontends);
     if (dryRun) {
       for (const op of ops) {
         this.#log.info("vpp-lb-op-dry-run", { op: describeOp(op) });
@@ -394,8 +392,78 @@ export class Reconciler {
       return { scope: label, ops, errors: [], failed: [], dryRun };
     }
     const { errors, failed } = await this.#apply(ops, scope ? "vip" : "all");
-    // A flush that needed no weight change counts as delivered once VPP
-    // has the weight: record it so it is not re-sent on every sync.
+    this.#delivered(desired, frontends, failed);
+    return { scope: label, ops, errors, failed: [...failed], dryRun };
+  }
+
+  /**
+   * A scoped sync against the cache, sent as it is computed: STREAM_CHUNK
+   * frontends at a time are diffed and their operations written before the
+   * next ones are looked at, so a backend in 1,000 frontends reaches VPP
+   * in its first VIPs at once instead of after the whole sync was built.
+   */
+  async #stream(
+    scope: ReadonlySet<string>,
+    frontends: ReadonlySet<string> | undefined,
+    label: string,
+  ): Promise<SyncResult> {
+    const config = this.#health.config;
+    const sender = this.#sender("vip");
+    const ops: Op[] = [];
+    const desired: DesiredVip[] = [];
+    let chunk: DesiredVip[] = [];
+    const flush = async () => {
+      if (chunk.length === 0) return;
+      // A failed operation drops the cache: read VPP again for the rest.
+      this.#cache ??= new LbCache(await this.#lb.dump());
+      const part = this.#diff(
+        chunk,
+        this.#cache.subset(chunk.map((d) => d.vip)),
+        frontends,
+      );
+      desired.push(...chunk);
+      chunk = [];
+      ops.push(...part);
+      await sender.send(part);
+    };
+    for (const fe of config.frontends.values()) {
+      if (!scope.has(fe.name)) continue;
+      const e = this.#health.evaluation(fe.name);
+      if (e) chunk.push(desiredVip(config, fe, e));
+      if (chunk.length >= STREAM_CHUNK) await flush();
+    }
+    await flush();
+    const { errors, failed } = await sender.finish();
+    this.#delivered(desired, frontends, failed);
+    return { scope: label, ops, errors, failed: [...failed], dryRun: false };
+  }
+
+  /** diff() with the reconciler's flush bookkeeping. */
+  #diff(
+    desired: readonly DesiredVip[],
+    actual: LbState,
+    frontends: ReadonlySet<string> | undefined,
+  ): Op[] {
+    for (const d of desired) {
+      for (const a of d.ases) {
+        if (!a.flush) this.#flushed.get(d.frontend)?.delete(a.address);
+      }
+    }
+    return diff(desired, actual, {
+      frontends,
+      flushPending: (fe, a) => !this.#flushed.get(fe)?.has(a.address),
+    });
+  }
+
+  /**
+   * A flush that needed no weight change counts as delivered once VPP has
+   * the weight: record it so it is not re-sent on every sync.
+   */
+  #delivered(
+    desired: readonly DesiredVip[],
+    frontends: ReadonlySet<string> | undefined,
+    failed: ReadonlySet<string>,
+  ): void {
     for (const d of desired) {
       if (frontends && !frontends.has(d.frontend)) continue;
       if (failed.has(d.frontend)) continue;
@@ -403,7 +471,6 @@ export class Reconciler {
         if (a.flush && a.weight === 0) this.#markFlushed(d.frontend, a.address);
       }
     }
-    return { scope: label, ops, errors, failed: [...failed], dryRun };
   }
 
   /**
@@ -419,51 +486,68 @@ export class Reconciler {
     ops: readonly Op[],
     kind: "all" | "vip",
   ): Promise<{ errors: string[]; failed: Set<string> }> {
+    const sender = this.#sender(kind);
+    await sender.send(ops);
+    return sender.finish();
+  }
+
+  /** The state behind #apply, kept across batches of one sync (#stream). */
+  #sender(kind: "all" | "vip"): {
+    send(ops: readonly Op[]): Promise<void>;
+    finish(): Promise<{ errors: string[]; failed: Set<string> }>;
+  } {
     const errors: string[] = [];
     const failed = new Set<string>();
     const failedVips = new Set<string>();
     const inFlight: Promise<void>[] = [];
-    let barrier = false;
-    for (const op of ops) {
-      const line = describeOp(op);
-      const vip = vipKeyString(op.vip);
-      if (op.kind === "set-weight" && op.afterRaises) {
-        if (!barrier) {
-          barrier = true;
-          await Promise.all(inFlight.splice(0));
-        }
-        if (failedVips.has(vip)) {
-          const msg =
-            `${line}: not sent, an earlier operation on this VIP failed`;
-          errors.push(msg);
-          failed.add(op.frontend);
-          this.#log.warn("vpp-lb-op-held", { op: line });
-          continue;
-        }
-      }
-      inFlight.push(
-        apply(this.#lb, op).then(() => {
-          this.#cache?.apply(op);
-          for (const j of this.#journals) j.ops.push(op);
-          this.#log.info("vpp-lb-op", { op: line });
-          this.#onOp?.(kind, op);
-          if (op.kind === "set-weight" && op.flush) {
-            this.#markFlushed(op.frontend, op.address);
+    const send = async (ops: readonly Op[]) => {
+      let barrier = false;
+      for (const op of ops) {
+        const line = describeOp(op);
+        const vip = vipKeyString(op.vip);
+        if (op.kind === "set-weight" && op.afterRaises) {
+          if (!barrier) {
+            barrier = true;
+            await Promise.all(inFlight.splice(0));
           }
-        }, (e) => {
-          // Whatever VPP holds now is uncertain: the next sync dumps.
-          this.#cache = undefined;
-          for (const j of this.#journals) j.tainted = true;
-          failedVips.add(vip);
-          failed.add(op.frontend ?? "*");
-          const msg = `${line}: ${e instanceof Error ? e.message : String(e)}`;
-          errors.push(msg);
-          this.#log.error("vpp-lb-op-failed", { op: line, error: msg });
-        }),
-      );
-      if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
-    }
-    await Promise.all(inFlight);
-    return { errors, failed };
+          if (failedVips.has(vip)) {
+            const msg =
+              `${line}: not sent, an earlier operation on this VIP failed`;
+            errors.push(msg);
+            failed.add(op.frontend);
+            this.#log.warn("vpp-lb-op-held", { op: line });
+            continue;
+          }
+        }
+        inFlight.push(
+          apply(this.#lb, op).then(() => {
+            this.#cache?.apply(op);
+            for (const j of this.#journals) j.ops.push(op);
+            this.#log.info("vpp-lb-op", { op: line });
+            this.#onOp?.(kind, op);
+            if (op.kind === "set-weight" && op.flush) {
+              this.#markFlushed(op.frontend, op.address);
+            }
+          }, (e) => {
+            // Whatever VPP holds now is uncertain: the next sync dumps.
+            this.#cache = undefined;
+            for (const j of this.#journals) j.tainted = true;
+            failedVips.add(vip);
+            failed.add(op.frontend ?? "*");
+            const msg = `${line}: ${
+              e instanceof Error ? e.message : String(e)
+            }`;
+            errors.push(msg);
+            this.#log.error("vpp-lb-op-failed", { op: line, error: msg });
+          }),
+        );
+        if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
+      }
+    };
+    const finish = async () => {
+      await Promise.all(inFlight);
+      return { errors, failed };
+    };
+    return { send, finish };
   }
 }

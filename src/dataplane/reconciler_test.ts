@@ -490,3 +490,73 @@ Deno.test("reconciler: a full sync asked for while one runs gets a sync of its o
     "10.0.0.3": 100,
   });
 });
+
+Deno.test("reconciler: a transition in many frontends reaches VPP for the first ones before the last are computed", async () => {
+  const fes = Array.from({ length: 100 }, (_, i) => `f${i}`);
+  const r0 = parseConfigText(
+    `maglev:
+  vpp:
+    lb:
+      ipv4-src-address: 192.0.2.254
+      ipv6-src-address: 2001:db8::254
+      startup-min-delay: 0s
+      startup-max-delay: 0s
+  healthchecks:
+    hc: { type: tcp, port: 80 }
+  backends:
+    a: { address: 10.0.0.1, healthcheck: hc }
+    b: { address: 10.0.0.2, healthcheck: hc }
+  frontends:
+${
+      fes.map((f, i) =>
+        `    ${f}:
+      address: 198.18.0.${i + 1}
+      port: 80
+      pools:
+        - name: p
+          backends: { a: {}, b: {} }`
+      ).join("\n")
+    }
+`,
+    "t.yaml",
+  );
+  if (!r0.ok) throw new Error(JSON.stringify(r0.errors));
+  const cfg = r0.config;
+  const lb = new MemoryLb();
+  const states: Record<string, BackendState> = { a: "up", b: "up" };
+  const base = view(cfg, states);
+  let evaluated = 0;
+  const atFirstWrite: number[] = [];
+  const r = new Reconciler({
+    lb: wrap(lb, {
+      setWeight: (v, a, w, f) => {
+        atFirstWrite.push(evaluated);
+        return lb.setWeight(v, a, w, f);
+      },
+    }),
+    health: {
+      config: cfg,
+      backendState: base.backendState,
+      evaluation: (f) => {
+        evaluated++;
+        return base.evaluation(f);
+      },
+    },
+    log: quiet(),
+  });
+  await r.sync();
+  states.b = "down";
+  evaluated = 0;
+  const res = await Promise.all(fes.map((f) => r.requestFrontend(f)));
+  assert.equal(res[0].ops.length, 100, "one weight per frontend");
+  assert.ok(
+    atFirstWrite[0] < fes.length,
+    `first write after ${
+      atFirstWrite[0]
+    } of ${fes.length} frontends were evaluated`,
+  );
+  const w = await lb.dump();
+  assert.ok(
+    w.ases.filter((a) => a.address === "10.0.0.2").every((a) => a.weight === 0),
+  );
+});
