@@ -137,3 +137,29 @@ export function sameWeights(
   return Object.keys(got).length === k.length &&
     k.every((a) => got[a] === want[a]);
 }
+
+/** The weights of the fixture's frontend "web" with every backend up. */
+export const ALL_UP: Readonly<Record<string, number>> = {
+  [A]: 100,
+  [B]: 100,
+  [C]: 0,
+};
+
+/** startOn, then waits until VPP itself holds "web" with ALL_UP. */
+export async function startProgrammed(
+  vpp: RealVpp,
+  opts: RealDaemonOptions = {},
+): Promise<DaemonFixture> {
+  const d = await startOn(vpp, opts);
+  try {
+    await vpp.waitVips(
+      "web programmed",
+      (vs) => sameWeights(weightsIn(vs), ALL_UP),
+      15_000,
+    );
+  } catch (e) {
+    await d.close();
+    throw e;
+  }
+  return d;
+}

@@ -8,11 +8,12 @@ import { describeVips, RealVpp, VPP } from "../helpers/realvpp.ts";
 import { waitFor } from "../helpers/wait.ts";
 import {
   A,
+  ALL_UP,
   B,
   C,
   reload,
   sameWeights,
-  startOn,
+  startProgrammed,
   TCP,
   WEB,
   weightsIn,
@@ -28,13 +29,8 @@ Deno.test({
   ignore: VPP === undefined,
   async fn() {
     await using vpp = await RealVpp.start();
-    await using d = await startOn(vpp);
-    const want = { [A]: 100, [B]: 100, [C]: 0 };
-    await vpp.waitVips(
-      "web programmed",
-      (vs) => sameWeights(weightsIn(vs), want),
-      15_000,
-    );
+    await using d = await startProgrammed(vpp);
+    const want = ALL_UP;
     const base = await Deno.readTextFile(d.configPath);
     const sticky = base.replace(
       "      port: 80\n",
@@ -69,12 +65,7 @@ Deno.test({
   ignore: VPP === undefined,
   async fn() {
     await using vpp = await RealVpp.start();
-    await using d = await startOn(vpp);
-    await vpp.waitVips(
-      "web programmed",
-      (vs) => sameWeights(weightsIn(vs), { [A]: 100, [B]: 100, [C]: 0 }),
-      15_000,
-    );
+    await using d = await startProgrammed(vpp);
     const base = await Deno.readTextFile(d.configPath);
     const more = withFrontend(
       base,
@@ -148,13 +139,8 @@ Deno.test({
   ignore: VPP === undefined,
   async fn() {
     await using vpp = await RealVpp.start();
-    await using d = await startOn(vpp);
-    const want = { [A]: 100, [B]: 100, [C]: 0 };
-    await vpp.waitVips(
-      "web programmed",
-      (vs) => sameWeights(weightsIn(vs), want),
-      15_000,
-    );
+    await using d = await startProgrammed(vpp);
+    const want = ALL_UP;
     await waitFor(
       "all backends up",
       () =>

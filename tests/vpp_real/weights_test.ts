@@ -8,11 +8,12 @@ import { connectMaglev } from "../../src/api/client.ts";
 import { describeVips, RealVpp, VPP, type VppVip } from "../helpers/realvpp.ts";
 import {
   A,
+  ALL_UP,
   B,
   C,
   reload,
   sameWeights,
-  startOn,
+  startProgrammed,
   WEB,
   weightsIn,
 } from "./_helpers.ts";
@@ -31,12 +32,7 @@ Deno.test({
   ignore: VPP === undefined,
   async fn() {
     await using vpp = await RealVpp.start();
-    await using d = await startOn(vpp);
-    await vpp.waitVips(
-      "web programmed",
-      (vs) => sameWeights(weightsIn(vs), { [A]: 100, [B]: 100, [C]: 0 }),
-      15_000,
-    );
+    await using d = await startProgrammed(vpp);
     // Sessions on both a and b, so a flush shows as b's alone emptying.
     await vpp.sendTcp({ dst: "192.0.2.1", dport: 80, packets: 64, flows: 64 });
     let vips = await vpp.vips();
@@ -113,13 +109,8 @@ Deno.test({
   ignore: VPP === undefined,
   async fn() {
     await using vpp = await RealVpp.start();
-    await using d = await startOn(vpp, { syncInterval: "1s" });
-    const want = { [A]: 100, [B]: 100, [C]: 0 };
-    await vpp.waitVips(
-      "web programmed",
-      (vs) => sameWeights(weightsIn(vs), want),
-      15_000,
-    );
+    await using d = await startProgrammed(vpp, { syncInterval: "1s" });
+    const want = ALL_UP;
     const vip = `${WEB} protocol tcp port 80`;
     // Each change is checked by VPP's silence (it prints its refusals but
     // still exits 0), not by reading it back: the 1 s sync may have
