@@ -13,15 +13,23 @@ interface Entry {
   ases: Map<string, As>;
 }
 
+/** A VIP whose buckets are out of date, and its mark when that was read. */
+export interface StaleVip {
+  readonly vip: VipKey;
+  readonly mark: number;
+}
+
 /** An indexed copy of VPP's lb state. */
 export class LbCache {
   #conf: LbConf;
   readonly #vips = new Map<string, Entry>();
   /**
-   * VIPs whose bucket counts operations changed: VPP recomputes its Maglev
-   * table, so only a read of the VIP tells the new counts.
+   * VIPs whose bucket counts operations changed (VPP recomputes its Maglev
+   * table, so only a read of the VIP tells the new counts), each with a
+   * mark that every further change bumps.
    */
-  readonly #stale = new Set<string>();
+  readonly #stale = new Map<string, number>();
+  #marks = 0;
 
   /** Indexes a dump. */
   constructor(state: LbState) {
@@ -63,18 +71,26 @@ export class LbCache {
     return { conf: this.#conf, vips, ases };
   }
 
-  /** VIPs whose bucket counts are out of date (see `refreshAses`). */
-  staleVips(): VipKey[] {
-    return [...this.#stale].flatMap((k) => {
+  /** VIPs whose bucket counts are out of date, with their marks (see `refreshAses`). */
+  staleVips(): StaleVip[] {
+    return [...this.#stale].flatMap(([k, mark]) => {
       const e = this.#vips.get(k);
-      return e ? [e.vip] : [];
+      return e ? [{ vip: e.vip, mark }] : [];
     });
   }
 
-  /** Replaces the ASes of `keys` with a fresh read of them (`ases`). */
-  refreshAses(keys: readonly VipKey[], ases: readonly As[]): void {
+  /**
+   * Replaces the ASes of the VIPs in `read` with what a read of them
+   * returned (`ases`), except for a VIP an operation changed since the read
+   * began (its mark moved): that read may predate the operation, so the VIP
+   * stays stale for the next read. The read needs no lock against syncs.
+   */
+  refreshAses(read: readonly StaleVip[], ases: readonly As[]): void {
     const fresh = new Map<string, Map<string, As>>();
-    for (const k of keys) fresh.set(vipKeyString(k), new Map());
+    for (const r of read) {
+      const k = vipKeyString(r.vip);
+      if (this.#stale.get(k) === r.mark) fresh.set(k, new Map());
+    }
     for (const a of ases) fresh.get(vipKeyString(a.vip))?.set(a.address, a);
     for (const [k, m] of fresh) {
       const e = this.#vips.get(k);
@@ -99,7 +115,7 @@ export class LbCache {
       case "set-weight": {
         const e = this.#vips.get(key);
         if (!e) return;
-        this.#stale.add(key);
+        this.#stale.set(key, ++this.#marks);
         const old = e.ases.get(op.address);
         e.ases.set(op.address, {
           vip: e.vip,
@@ -111,7 +127,7 @@ export class LbCache {
       }
       case "del-as":
         this.#vips.get(key)?.ases.delete(op.address);
-        this.#stale.add(key);
+        this.#stale.set(key, ++this.#marks);
         return;
     }
   }

@@ -309,18 +309,18 @@ export class Reconciler {
    * changed since they were last read are read again, one small request
    * each (never a dump of everything). Undefined when there is no view.
    */
-  viewState(): Promise<LbState | undefined> {
-    return this.#serial(async () => {
-      const cache = this.#cache;
-      if (!cache) return undefined;
-      const stale = cache.staleVips();
-      if (stale.length > 0) {
-        const ases = await this.#lb.dumpAses(stale);
-        // Not if a failure or reconnect dropped this view meanwhile.
-        if (this.#cache === cache) cache.refreshAses(stale, ases);
-      }
-      return this.#cache?.state();
-    });
+  async viewState(): Promise<LbState | undefined> {
+    // Not in #serial: a transition must never wait behind this read. An
+    // operation acknowledged meanwhile keeps its VIP stale (see LbCache).
+    const cache = this.#cache;
+    if (!cache) return undefined;
+    const stale = cache.staleVips();
+    if (stale.length > 0) {
+      const ases = await this.#lb.dumpAses(stale.map((s) => s.vip));
+      // Not if a failure or reconnect dropped this view meanwhile.
+      if (this.#cache === cache) cache.refreshAses(stale, ases);
+    }
+    return this.#cache?.state();
   }
 
   #settled(frontend: string): boolean {

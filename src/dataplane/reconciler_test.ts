@@ -560,3 +560,41 @@ ${
     w.ases.filter((a) => a.address === "10.0.0.2").every((a) => a.weight === 0),
   );
 });
+
+Deno.test("reconciler: a transition never waits behind the view's re-read, and a change during it is read again", async () => {
+  const lb = new MemoryLb();
+  const states: Record<string, BackendState> = { a: "up", b: "up", c: "up" };
+  let release: (() => void) | undefined;
+  let slow = false;
+  const r = new Reconciler({
+    lb: wrap(lb, {
+      dumpAses: async (vips) => {
+        const ases = await lb.dumpAses(vips);
+        if (slow) await new Promise<void>((res) => release = res);
+        return ases;
+      },
+    }),
+    health: view(config(), states),
+    log: quiet(),
+  });
+  await r.sync();
+  slow = true;
+  const viewing = r.viewState();
+  await waitFor("the view is re-reading", () => release !== undefined);
+  states.b = "down";
+  const t = await r.requestFrontend("web");
+  assert.equal(t.ops.length, 1, "sent while the read was still out");
+  slow = false;
+  release!();
+  // The read began before b's operation: its buckets are not taken.
+  const first = await viewing;
+  assert.ok(first);
+  const fresh = await r.viewState();
+  const b = fresh?.ases.find((a) => a.address === "10.0.0.2");
+  assert.deepEqual([b?.weight, b?.numBuckets], [0, 0]);
+  const truth = (await lb.dump()).ases.map((a) => [a.address, a.numBuckets]);
+  assert.deepEqual(
+    fresh?.ases.map((a) => [a.address, a.numBuckets]).sort(),
+    truth.sort(),
+  );
+});
