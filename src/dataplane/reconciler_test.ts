@@ -231,21 +231,12 @@ Deno.test("reconciler: operations VPP refuses are reported, the rest still run",
 Deno.test("reconciler: a transition syncs from the cached state, without dumping VPP", async () => {
   const lb = new MemoryLb();
   let dumps = 0;
-  const counting: LbApi = {
-    getConf: () => lb.getConf(),
-    setConf: (c) => lb.setConf(c),
+  const counting = wrap(lb, {
     dump: () => {
       dumps++;
       return lb.dump();
     },
-    dumpVips: () => lb.dumpVips(),
-    dumpAses: (v) => lb.dumpAses(v),
-    addVip: (v) => lb.addVip(v),
-    delVip: (k) => lb.delVip(k),
-    addAs: (v, a, w) => lb.addAs(v, a, w),
-    delAs: (v, a, f) => lb.delAs(v, a, f),
-    setWeight: (v, a, w, f) => lb.setWeight(v, a, w, f),
-  };
+  });
   const states: Record<string, BackendState> = { a: "up", b: "up", c: "up" };
   const r = new Reconciler({
     lb: counting,
