@@ -84,13 +84,51 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Writes a line to stderr whole, ignoring a closed pipe: logging must never
- * kill the daemon. A pipe whose reader falls behind takes only part of a
- * long line per write; the rest is written after it, or the next record
- * would run into a half line (a broken JSON record). A reader that takes
- * nothing for WRITE_PATIENCE_MS loses the rest of that line.
+ * kill the daemon. Lines logged in one turn of the event loop go out in one
+ * write at its end (a 1,000-VIP dataplane change logs 1,000 lines at once,
+ * and a write per line was a tenth of its CPU); 64 KB forces a write, and so
+ * do `Deno.exit` and an uncaught error.
  */
 export function stderrLine(line: string): void {
-  const bytes = encoder.encode(line + "\n");
+  if (!flushHooked) {
+    flushHooked = true;
+    globalThis.addEventListener("unload", flushStderr);
+    globalThis.addEventListener("error", flushStderr);
+    globalThis.addEventListener("unhandledrejection", flushStderr);
+  }
+  pendingLines.push(line);
+  pendingBytes += line.length + 1;
+  if (pendingBytes >= FLUSH_BYTES) {
+    flushStderr();
+  } else if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushStderr);
+  }
+}
+
+const FLUSH_BYTES = 65_536;
+let pendingLines: string[] = [];
+let pendingBytes = 0;
+let flushQueued = false;
+let flushHooked = false;
+
+/** Writes what stderrLine holds now. */
+export function flushStderr(): void {
+  flushQueued = false;
+  if (pendingLines.length === 0) return;
+  const text = pendingLines.join("\n") + "\n";
+  pendingLines = [];
+  pendingBytes = 0;
+  writeWhole(encoder.encode(text));
+}
+
+/**
+ * A pipe whose reader falls behind takes only part of a long write; the
+ * rest is written after it, or the next record would run into a half line
+ * (a broken JSON record). A reader that takes nothing for WRITE_PATIENCE_MS
+ * loses the rest.
+ */
+function writeWhole(bytes: Uint8Array): void {
   let off = 0;
   const giveUp = performance.now() + WRITE_PATIENCE_MS;
   while (off < bytes.length) {

@@ -83,8 +83,14 @@ function sameConf(a: LbConf, b: LbConf): boolean {
 /** Frontends diffed at a time by a streamed (scoped) sync. */
 const STREAM_CHUNK = 16;
 
-/** Requests sent to VPP before waiting for the first reply (its rx queue holds 1,024+). */
-const IN_FLIGHT = 64;
+/**
+ * Requests handed to the client before waiting for the first reply. The
+ * client writes at most its send window (256) into VPP and queues the rest in
+ * order; keeping VPP's queue from running dry matters, because an idle VPP
+ * main thread notices new binary-API messages only when it next wakes (up to
+ * 10 ms later).
+ */
+const IN_FLIGHT = 512;
 
 /** Applies one operation through the LbApi. */
 function apply(lb: LbApi, op: Op): Promise<void> {

@@ -247,7 +247,6 @@ interface Pending {
   readonly createdAt: number;
   readonly resolve: (value: WireRecord | WireRecord[]) => void;
   readonly reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
 }
 
 /** One message written to VPP that it has not provably consumed yet. */
@@ -284,6 +283,9 @@ export class VppClient {
   readonly #keepaliveMs: number;
   readonly #keepaliveTimeoutMs: number;
   readonly #readTimeoutS: number;
+  #queueAttached = false;
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #deadlineAt = Infinity;
   readonly #backoffInitialMs: number;
   readonly #backoffMaxMs: number;
   readonly #observer: ApiObserver | undefined;
@@ -567,6 +569,7 @@ export class VppClient {
       );
       this.#vpePid = Number(ping.vpe_pid);
       this.#vppProcess = this.#probe(this.#vpePid);
+      await this.#attachQueue();
       if (this.#closed) throw new VppUnavailableError("VPP client closed");
     } catch (e) {
       await this.#teardownLink(
@@ -574,6 +577,42 @@ export class VppClient {
       );
       throw e;
     }
+  }
+
+  /**
+   * Lets the transport read replies that are already queued without a
+   * helper-thread round trip each (about 5 replies per ms otherwise, which
+   * bounds a 1,000-VIP weight change). Needs our queue's address, which VPP
+   * prints in `show api clients`; anything unexpected leaves it off.
+   */
+  async #attachQueue(): Promise<void> {
+    this.#queueAttached = false;
+    if (!this.#t.attachQueue || !this.#ids.has("cli_inband")) return;
+    let why: string | undefined;
+    try {
+      const r = await this.#call(
+        "cli_inband",
+        { cmd: "show api clients" },
+        this.#keepaliveTimeoutMs,
+      );
+      const va = queueAddressOf(String(r.reply ?? ""), this.#name, Deno.pid);
+      why = va === undefined
+        ? `no row for ${this.#name} (pid ${Deno.pid}) in "show api clients"`
+        : this.#t.attachQueue(va, this.#rxQlen);
+    } catch (e) {
+      if (e instanceof VppUnavailableError) throw e;
+      why = `show api clients failed: ${e instanceof Error ? e.message : e}`;
+    }
+    this.#queueAttached = why === undefined;
+    this.#log.debug("vpp-api-queue", {
+      batched: this.#queueAttached,
+      ...(why ? { reason: why } : {}),
+    });
+  }
+
+  /** True while replies already queued are read in batches (see #attachQueue). */
+  get batchedReads(): boolean {
+    return this.#queueAttached;
   }
 
   /** Looks up every message of the table; returns the name_crc keys VPP does not know. */
@@ -711,8 +750,9 @@ export class VppClient {
     const all = [...this.#pending.values()];
     this.#pending.clear();
     this.#sendQueue = [];
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineAt = Infinity;
     for (const p of all) {
-      clearTimeout(p.timer);
       p.reject(error);
     }
   }
@@ -860,7 +900,7 @@ export class VppClient {
 
   /** Registers a call (its deadline starts now) and sends it when the window has room. */
   #submit(
-    call: Omit<Pending, "context" | "seq" | "createdAt" | "timer">,
+    call: Omit<Pending, "context" | "seq" | "createdAt">,
   ): void {
     const context = this.#newContext();
     const p: Pending = {
@@ -868,9 +908,9 @@ export class VppClient {
       context,
       seq: this.#nextSeq++,
       createdAt: performance.now(),
-      timer: setTimeout(() => this.#deadline(context), call.timeoutMs),
     };
     this.#pending.set(context, p);
+    this.#armDeadline(p.createdAt + p.timeoutMs);
     this.#sendQueue.push(p);
     this.#pumpSends();
   }
@@ -898,32 +938,56 @@ export class VppClient {
     }
   }
 
-  /** Removes a pending call (clearing its timer) and returns it. */
+  /**
+   * One timer for every pending call, at the earliest deadline: a timer per
+   * call cost more than the rest of a weight change's bookkeeping.
+   */
+  #armDeadline(at: number): void {
+    if (at >= this.#deadlineAt) return;
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineAt = at;
+    this.#deadlineTimer = setTimeout(
+      () => this.#sweepDeadlines(),
+      Math.max(0, at - performance.now()),
+    );
+  }
+
+  #sweepDeadlines(): void {
+    this.#deadlineAt = Infinity;
+    let next = Infinity;
+    for (const p of [...this.#pending.values()]) {
+      const at = this.#deadline(p);
+      if (at !== undefined) next = Math.min(next, at);
+    }
+    if (next < Infinity) this.#armDeadline(next);
+  }
+
+  /** Removes a pending call and returns it. */
   #settle(context: number): Pending | undefined {
     const p = this.#pending.get(context);
     if (!p) return undefined;
     this.#pending.delete(context);
-    clearTimeout(p.timer);
+    if (this.#pending.size === 0) {
+      clearTimeout(this.#deadlineTimer);
+      this.#deadlineAt = Infinity;
+    }
     return p;
   }
 
   /**
-   * A call's timer fired. While VPP has answered nothing sent after it, the
-   * call is still in VPP's (or our) queue behind work VPP is doing: it only
-   * fails once VPP has been silent for its whole timeout. Once VPP answered
-   * something sent after it, its answer was lost: it fails at once.
+   * Fails a call whose time is up, or returns when it will be. While VPP has
+   * answered nothing sent after it, the call is still in VPP's (or our)
+   * queue behind work VPP is doing: it only fails once VPP has been silent
+   * for its whole timeout. Once VPP answered something sent after it, its
+   * answer was lost: it fails at once.
    */
-  #deadline(context: number): void {
-    const p = this.#pending.get(context);
-    if (!p) return;
+  #deadline(p: Pending): number | undefined {
+    const context = p.context;
     const now = performance.now();
     const passed = this.#answeredSeq > p.seq;
     if (!passed) {
-      const left = Math.max(p.createdAt, this.#lastRxAt) + p.timeoutMs - now;
-      if (left > 0) {
-        p.timer = setTimeout(() => this.#deadline(context), left);
-        return;
-      }
+      const at = Math.max(p.createdAt, this.#lastRxAt) + p.timeoutMs;
+      if (at > now) return at;
     }
     this.#settle(context);
     const timeoutMs = p.timeoutMs;
@@ -948,6 +1012,7 @@ export class VppClient {
     if (p.name !== "control_ping" && this.#state === "connected") {
       this.#scheduleKeepalive(0);
     }
+    return undefined;
   }
 
   // -------------------------------------------------------------------------
@@ -973,16 +1038,27 @@ export class VppClient {
       if (r.rv === 0 && r.data) {
         this.#lastRxAt = performance.now();
         if (this.#state === "stalled") this.#resume();
-        try {
-          this.#dispatch(r.data);
-        } catch (e) {
-          this.#log.warn("vpp-api-dispatch-failed", { error: String(e) });
+        this.#dispatchSafely(r.data);
+        // Whatever else is already queued, up to a bound so timers and
+        // probes get their turn.
+        for (let i = 0; i < 512 && !this.#readerStop; i++) {
+          const q = this.#t.readQueued?.();
+          if (q === undefined || q.rv !== 0 || !q.data) break;
+          this.#dispatchSafely(q.data);
         }
         continue;
       }
       if (r.rv === VAC_TIMEOUT) continue;
       if (!this.#readerStop) this.#linkBroken(`vac_read returned ${r.rv}`);
       return;
+    }
+  }
+
+  #dispatchSafely(data: Uint8Array): void {
+    try {
+      this.#dispatch(data);
+    } catch (e) {
+      this.#log.warn("vpp-api-dispatch-failed", { error: String(e) });
     }
   }
 
@@ -1094,4 +1170,26 @@ export class VppClient {
       }
     }
   }
+}
+
+/**
+ * Our receive queue's address from VPP's `show api clients` (rows of name,
+ * pid, queue length, queue VA, health), or undefined without a row for
+ * exactly this name and pid.
+ */
+export function queueAddressOf(
+  text: string,
+  name: string,
+  pid: number,
+): bigint | undefined {
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (
+      f.length === 5 && f[0] === name && f[1] === String(pid) &&
+      /^0x[0-9a-f]{1,16}$/i.test(f[3])
+    ) {
+      return BigInt(f[3]);
+    }
+  }
+  return undefined;
 }

@@ -27,6 +27,13 @@ const SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  // The same function on the calling thread, only for a message already
+  // queued (see readQueued): no helper-thread round trip per reply.
+  vac_read_now: {
+    name: "vac_read",
+    parameters: ["buffer", "buffer", "u16"],
+    result: "i32",
+  },
   vac_free: { parameters: ["pointer"], result: "void" },
 
   stat_segment_connect: {
@@ -180,8 +187,10 @@ export function vacTransport(lib: VppLibrary): VacTransport {
   const dataOut = new Uint8Array(8);
   const lenOut = new Uint8Array(4);
   let mine = false;
+  let queue: Deno.UnsafePointerView | null = null;
   return {
     async connect(name, apiPrefix, rxQlen) {
+      queue = null;
       // One connection per process: a second vac_connect crashes the library.
       if (linked.has(lib.path)) {
         throw new Error(
@@ -211,6 +220,8 @@ export function vacTransport(lib: VppLibrary): VacTransport {
       return rv;
     },
     async disconnect() {
+      // The queue goes away with the segment: never look at it again.
+      queue = null;
       const rv = await s.vac_disconnect();
       if (mine) linked.delete(lib.path);
       mine = false;
@@ -223,17 +234,82 @@ export function vacTransport(lib: VppLibrary): VacTransport {
       return s.vac_write(bytes, bytes.length);
     },
     async read(timeoutS): Promise<ReadResult> {
-      const rv = await s.vac_read(dataOut, lenOut, timeoutS);
-      if (rv !== 0) return { rv };
-      const len = new DataView(lenOut.buffer).getInt32(0, true);
-      const ptr = Deno.UnsafePointer.create(
-        new DataView(dataOut.buffer).getBigUint64(0, true),
-      );
-      if (ptr === null) return { rv: -1 };
-      const data = new Uint8Array(Math.max(0, len));
-      if (len > 0) new Deno.UnsafePointerView(ptr).copyInto(data);
-      s.vac_free(ptr);
-      return { rv: 0, data };
+      return take(await s.vac_read(dataOut, lenOut, timeoutS));
+    },
+    attachQueue(queueVa, rxQlen) {
+      queue = null;
+      const why = checkQueue(queueVa, rxQlen);
+      if (why === undefined) {
+        queue = new Deno.UnsafePointerView(
+          Deno.UnsafePointer.create(queueVa)!,
+        );
+      }
+      return why;
+    },
+    readQueued(): ReadResult | undefined {
+      // Two or more: if the first is a keepalive, which vac_read answers
+      // itself before reading on, the next is still there, so the call
+      // cannot wait. The last one is left to read().
+      if (queue === null || queue.getInt32(QUEUE_CURSIZE) < 2) return undefined;
+      return take(s.vac_read_now(dataOut, lenOut, 0));
     },
   };
+
+  function take(rv: number): ReadResult {
+    if (rv !== 0) return { rv };
+    const len = new DataView(lenOut.buffer).getInt32(0, true);
+    const ptr = Deno.UnsafePointer.create(
+      new DataView(dataOut.buffer).getBigUint64(0, true),
+    );
+    if (ptr === null) return { rv: -1 };
+    const data = new Uint8Array(Math.max(0, len));
+    if (len > 0) new Deno.UnsafePointerView(ptr).copyInto(data);
+    s.vac_free(ptr);
+    return { rv: 0, data };
+  }
+}
+
+// svm_queue_t (svm/queue.h): a pthread mutex and condvar, then int head,
+// tail, cursize, maxsize, elsize, consumer_pid. glibc's mutex is 40 bytes on
+// x86_64 and 48 on aarch64; the condvar 48 on both.
+const QUEUE_INTS = Deno.build.arch === "aarch64" ? 96 : 88;
+const QUEUE_CURSIZE = QUEUE_INTS + 8;
+const QUEUE_MAXSIZE = QUEUE_INTS + 12;
+const QUEUE_ELSIZE = QUEUE_INTS + 16;
+const QUEUE_CONSUMER_PID = QUEUE_INTS + 20;
+const QUEUE_HEADER_BYTES = QUEUE_INTS + 32;
+
+/**
+ * Why the receive queue at `va` must not be read from here, or undefined
+ * when it is safe: mapped readable in this process (checked before any
+ * read, so a wrong address cannot crash), and its header says what
+ * vac_connect created for us (`rxQlen` pointer-sized slots, this pid).
+ */
+export function checkQueue(va: bigint, rxQlen: number): string | undefined {
+  if (va <= 0n || va % 8n !== 0n) {
+    return `queue address 0x${va.toString(16)} is not plausible`;
+  }
+  let maps: string;
+  try {
+    maps = Deno.readTextFileSync("/proc/self/maps");
+  } catch (e) {
+    return `cannot read /proc/self/maps: ${e instanceof Error ? e.message : e}`;
+  }
+  const end = va + BigInt(QUEUE_HEADER_BYTES);
+  const mapped = maps.split("\n").some((line) => {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) r/.exec(line);
+    return m !== null && BigInt(`0x${m[1]}`) <= va &&
+      end <= BigInt(`0x${m[2]}`);
+  });
+  if (!mapped) {
+    return `queue address 0x${va.toString(16)} is not mapped readable here`;
+  }
+  const view = new Deno.UnsafePointerView(Deno.UnsafePointer.create(va)!);
+  const max = view.getInt32(QUEUE_MAXSIZE);
+  const el = view.getInt32(QUEUE_ELSIZE);
+  const pid = view.getInt32(QUEUE_CONSUMER_PID);
+  if (max !== rxQlen || el !== 8 || pid !== Deno.pid) {
+    return `queue header does not match (maxsize ${max}, elsize ${el}, consumer pid ${pid}; expected ${rxQlen}, 8, ${Deno.pid})`;
+  }
+  return undefined;
 }

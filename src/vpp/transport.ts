@@ -40,6 +40,20 @@ export interface VacTransport {
   write(bytes: Uint8Array<ArrayBuffer>): number;
   /** `vac_read` with a timeout in whole seconds; the message is copied and freed. */
   read(timeoutS: number): Promise<ReadResult>;
+  /**
+   * Optional: use the client's receive queue at `queueVa` (as VPP's
+   * `show api clients` prints it) to read messages that are already queued
+   * without a trip through a helper thread. Returns undefined when the queue
+   * checks out (mapped here, `rxQlen` slots of 8 bytes, consumed by this
+   * process), else why it was not used. Forgotten at disconnect.
+   */
+  attachQueue?(queueVa: bigint, rxQlen: number): string | undefined;
+  /**
+   * Optional, after `attachQueue`: a message read on the calling thread when
+   * the queue certainly holds one that `vac_read` can return without waiting;
+   * undefined when it may not. Never call it while `read` is in flight.
+   */
+  readQueued?(): ReadResult | undefined;
 }
 
 /** Human meaning of a `vac_connect` return code. */

@@ -43,3 +43,14 @@ Deno.test({
     console.log(`while stopped: ${JSON.stringify(r)}`);
   },
 });
+
+Deno.test({
+  name:
+    "real VPP: replies already queued are read in batches, each to its caller, in order",
+  ignore: VPP === undefined,
+  async fn() {
+    await using v = await RealVpp.start();
+    const r = await scenario(v, "batched-reads", 60_000);
+    console.log(`batched reads: ${JSON.stringify(r)}`);
+  },
+});
