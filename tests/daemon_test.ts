@@ -54,6 +54,25 @@ Deno.test("daemon --check: exit 0 valid, 1 parse error, 2 semantic error, clear 
   let r = await runMaglev(["daemon", "--check", "--vpp=false", "--config", ok]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /OK \(1 healthchecks, 1 backends, 1 frontends\)/);
+  assert.equal(r.stderr, "", "no warning for a sane config");
+
+  // Valid but slow to a first verdict: exit 0, with a warning that says why.
+  const slow = await tempConfig(
+    tmp,
+    configFor(8080).replace("interval: 200ms", "interval: 60s").replace(
+      "maglev:\n",
+      "maglev:\n  vpp:\n    lb:\n      ipv4-src-address: 192.0.2.254\n      ipv6-src-address: 2001:db8::254\n",
+    ),
+  );
+  r = await runMaglev(["daemon", "--check", "--vpp=false", "--config", slow]);
+  assert.equal(r.stderr, "", "with VPP off the warmup does not matter");
+  r = await runMaglev(["daemon", "--check", "--config", slow]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /: OK /);
+  assert.match(
+    r.stderr,
+    /^.*-maglev\.yaml: warning: vpp\.lb\.startup-max-delay: 30s is shorter than backend "one" can take to its first verdict \(fast-interval 1m \+ timeout 150ms\); the warmup waits up to 1m0\.15s/,
+  );
 
   const parse = await tempConfig(tmp, "maglev:\n  backends:\n    x: [1, 2\n");
   r = await runMaglev(["daemon", "--check", "--vpp=false", "--config", parse]);

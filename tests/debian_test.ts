@@ -277,6 +277,8 @@ Deno.test("debian: the units keep the settings the daemon and the dashboard depe
   // setns(CLONE_NEWNET) into healthchecker.netns must stay possible.
   assert.equal(one(d, "RestrictNamespaces"), "net");
   assert.equal(one(d, "CacheDirectory"), "vpp-maglev");
+  // The daemon's default --state-file lives here.
+  assert.equal(one(d, "StateDirectory"), "vpp-maglev");
   const w = unitSection(`${DEBIAN}/vpp-maglev-web.service`, "Service");
   assert.equal(one(w, "ExecStart"), "/usr/sbin/maglev web $MAGLEV_WEB_ARGS");
   assert.equal(one(w, "DynamicUser"), "yes");
@@ -1088,6 +1090,10 @@ async function installRunRemovePurge(
       for (const c of caches) {
         await Deno.mkdir(`${c}/deno`, { recursive: true });
       }
+      // The daemon's state (StateDirectory=): purged with the package.
+      await Deno.mkdir("/var/lib/vpp-maglev", { recursive: true });
+      await Deno.writeTextFile("/var/lib/vpp-maglev/state.json", "{}\n");
+      caches.push("/var/lib/vpp-maglev");
       await mustRun("dpkg", ["--purge", PACKAGE]);
       for (
         const p of [

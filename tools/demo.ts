@@ -162,6 +162,9 @@ const code = await runDaemon([
   `127.0.0.1:${grpcPort}`,
   "--log-format",
   "text",
+  // The demo keeps pauses and weights in memory: nothing under /var/lib.
+  "--state-file",
+  "",
 ]);
 await web;
 await Promise.all(servers.map((s) => s.shutdown()));

@@ -5,6 +5,7 @@
  */
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import {
+  AdoptVPPLBVIPResponseSchema,
   BackendInfoSchema,
   CheckConfigResponseSchema,
   EventSchema,
@@ -333,6 +334,20 @@ async function run(
       }, opts);
       return print(
         json ? jsonText(SyncVPPLBStateResponseSchema, r) : renderSync(style, r),
+      );
+    }
+    case "adopt-vpp-lb-vip": {
+      const r = await client.adoptVPPLBVIP({
+        prefix: a.prefix,
+        protocol: a.protocol,
+        port: Number(a.port),
+      }, opts);
+      if (json) return print(jsonText(AdoptVPPLBVIPResponseSchema, r));
+      const vip = `${a.prefix} ${a.protocol}/${a.port}`;
+      return print(
+        r.adopted
+          ? `VIP ${vip} adopted: the next full sync (sync vpp lb state) removes it unless a frontend claims it`
+          : `VIP ${vip} was already managed by maglev`,
       );
     }
     case "set-backend": {

@@ -27,7 +27,7 @@ Deno.test("runCtl: usage errors are one line and status 2, before any call", asy
     [["--nope", "show"], /unknown flag --nope/],
     [
       ["--server", "127.0.0.1:1", "shw"],
-      /^error: unknown word "shw" at position 1; expected one of: show, set, sync, watch, config, help, quit, exit$/,
+      /^error: unknown word "shw" at position 1; expected one of: show, set, sync, adopt, watch, config, help, quit, exit$/,
     ],
     [[
       "--server",

@@ -155,7 +155,7 @@ Deno.test("parse: ambiguous prefixes list the candidates", () => {
 Deno.test("parse: unknown words say where and what was expected", () => {
   assert.equal(
     parseError("shw").message,
-    'unknown word "shw" at position 1; expected one of: show, set, sync, watch, config, help, quit, exit',
+    'unknown word "shw" at position 1; expected one of: show, set, sync, adopt, watch, config, help, quit, exit',
   );
   assert.equal(
     parseError("show vpp lb foo").message,
@@ -230,6 +230,7 @@ Deno.test("complete: keywords, prefixes and live names", async () => {
     "show",
     "set",
     "sync",
+    "adopt",
     "watch",
     "config",
     "help",
@@ -284,6 +285,7 @@ Deno.test("help (?): next words with one-line help, <cr> when runnable", async (
     "show",
     "set",
     "sync",
+    "adopt",
     "watch",
     "config",
     "help",
@@ -333,6 +335,7 @@ Deno.test("listCommands: the whole tree as the spec writes it", () => {
     "set backend <name> pause|resume|enable|disable",
     "set frontend <name> pool <pool> backend <name> weight <0-100>",
     "sync vpp lb state [<frontend>] [dry-run]",
+    "adopt vpp lb vip <prefix> <protocol> <port>",
     "watch events [num <n>] [log [level <level>]] [backend] [frontend]",
     "config check",
     "config reload",
@@ -345,7 +348,8 @@ Deno.test("listCommands: the whole tree as the spec writes it", () => {
     let line = s;
     while (/\[[^[\]]*\]/.test(line)) line = line.replace(/\[[^[\]]*\]/g, "");
     line = line.replace(/\|\S+/g, "").replace("<0-100>", "5")
-      .replace(/<[^>]+>/g, "x");
+      .replace("<prefix>", "192.0.2.1/32").replace("<protocol>", "tcp")
+      .replace("<port>", "80").replace(/<[^>]+>/g, "x");
     assert.ok(parse(line), s);
   }
 });

@@ -519,7 +519,11 @@ export function renderVppLbState(style: Style, s: VPPLBState): string {
       } ${v.encap}${
         v.srcIpSticky ? " src-ip-sticky" : ""
       } flow-table ${v.flowTableLength}${
-        v.frontend ? ` (frontend ${v.frontend})` : " (no frontend)"
+        v.frontend
+          ? ` (frontend ${v.frontend})`
+          : v.managed
+          ? " (no frontend)"
+          : " (foreign: not maglev's, left alone)"
       }`,
     );
     if (v.ases.length === 0) {

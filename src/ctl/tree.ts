@@ -14,6 +14,8 @@
  * (`watch events [num <n>] [log [level <level>]] [backend] [frontend]`).
  */
 
+import { parsePrefix } from "../config/address.ts";
+
 /** What a complete command does; commands.ts executes it. */
 export type Action =
   | "show-version"
@@ -27,6 +29,7 @@ export type Action =
   | "show-vpp-lb-state"
   | "show-vpp-lb-counters"
   | "sync-vpp-lb-state"
+  | "adopt-vpp-lb-vip"
   | "set-backend"
   | "set-weight"
   | "watch-events"
@@ -363,11 +366,52 @@ const CONFIG = kw("config", "the daemon's config file", {
   ],
 });
 
+const ADOPT = kw("adopt", "hand something maglev did not create to it", {
+  children: [kw("vpp", "the VPP dataplane", {
+    children: [kw("lb", "the VPP lb plugin", {
+      children: [kw("vip", "a VIP another tool (or a person) made", {
+        children: [{
+          kind: "value",
+          label: "<prefix>",
+          key: "prefix",
+          help: "the VIP's prefix as VPP shows it, e.g. 192.0.2.1/32",
+          validate: (word) => {
+            try {
+              const p = parsePrefix(word);
+              return { value: `${p.network}/${p.prefixLength}` };
+            } catch (e) {
+              return { error: e instanceof Error ? e.message : String(e) };
+            }
+          },
+          children: [{
+            kind: "value",
+            label: "<protocol>",
+            key: "protocol",
+            help: "its protocol: tcp, udp or any",
+            validate: choiceValidator("protocol", ["tcp", "udp", "any"]),
+            children: [{
+              kind: "value",
+              label: "<port>",
+              key: "port",
+              help: "its port (0 for any)",
+              validate: intValidator("port", 0, 65535),
+              action: "adopt-vpp-lb-vip",
+              summary:
+                "let maglev manage a VIP it did not create: the next full sync removes it unless a frontend claims it",
+            }],
+          }],
+        }],
+      })],
+    })],
+  })],
+});
+
 /** The root words, in the order they are listed. */
 export const COMMAND_TREE: readonly CmdNode[] = [
   SHOW,
   SET,
   SYNC,
+  ADOPT,
   WATCH,
   CONFIG,
   kw("help", "list every command", { action: "help", summary: "this list" }),

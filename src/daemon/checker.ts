@@ -26,6 +26,8 @@ import type { FrontendState, Transition } from "../health/types.ts";
 import { failureCode } from "../probe/deadline.ts";
 import type { Prober, ProbeResult } from "../probe/types.ts";
 import type { EventBus } from "./events.ts";
+import type { LoopStalls } from "./loop_watch.ts";
+import type { SavedBackend, SavedState, SavedWeight } from "./state_file.ts";
 
 /** Why an operator request was refused; maps onto gRPC status codes. */
 export type CheckerErrorCode =
@@ -51,7 +53,36 @@ export interface ProbeObserver {
     lagMs: number,
   ): void;
   onTransition(backend: string, t: Transition): void;
+  /** A failed probe was not counted: the checker, not the backend, was late. */
+  onDiscard?(backend: string, reason: DiscardReason): void;
+  /** The factor the checker stretches every probe interval by (1: none). */
+  onStretch?(factor: number): void;
 }
+
+/** Why a probe's failure was not counted. */
+export type DiscardReason = "checker-stall" | "late-start";
+
+/** Timeout codes: the only failures the checker's own lateness can cause. */
+const TIMEOUTS: ReadonlySet<string> = new Set([
+  "L3TOUT",
+  "L4TOUT",
+  "L6TOUT",
+  "L7TOUT",
+]);
+
+/**
+ * Consecutive failures of one backend discarded at most: a backend that
+ * really hangs while the checker stays overloaded still goes down, later
+ * (with the default 1 s interval, about 10 s later).
+ */
+const MAX_DISCARDS = 10;
+/** How often the checker looks at its own load to stretch or relax. */
+const LOAD_CHECK_MS = 5_000;
+/** Stalled share of the loop above which intervals are stretched. */
+const OVERLOADED_SHARE = 0.25;
+/** Stalled share below which a stretch is relaxed. */
+const RECOVERED_SHARE = 0.05;
+const MAX_STRETCH = 4;
 
 /** Dependencies of a Checker; clocks and randomness are injectable for tests. */
 export interface CheckerOptions {
@@ -65,6 +96,31 @@ export interface CheckerOptions {
   /** Monotonic clock (ms) for scheduling and lag. */
   monotonic?: () => number;
   random?: () => number;
+  /**
+   * Called after anything the state file keeps changed: "operator" for a
+   * pause, resume, disable, enable, weight or reload (save now), "verdict"
+   * for a probe's transition (save soon).
+   */
+  onChange?: (kind: "operator" | "verdict") => void;
+  /**
+   * The event loop's own stalls (the daemon's LoopWatch). Without it every
+   * probe counts, whatever the checker's load.
+   */
+  stalls?: LoopStalls;
+  /** How often the load is looked at (LOAD_CHECK_MS; tests shorten it). */
+  loadCheckMs?: number;
+}
+
+/** What `restoreState` did, for the log and tests. */
+export interface RestoreSummary {
+  readonly paused: readonly string[];
+  readonly disabled: readonly string[];
+  readonly verdicts: readonly string[];
+  /** Saved verdicts not used: too old, or about another address or probe. */
+  readonly staleVerdicts: number;
+  readonly weights: number;
+  /** Saved entries that no longer apply, each with why. */
+  readonly dropped: readonly string[];
 }
 
 /** A backend as the API and metrics see it. */
@@ -103,6 +159,10 @@ class Runner {
   inFlight = false;
   dueAt = 0;
   lastProbeAtMs: number | undefined;
+  /** The probe time of a verdict restored from the state file, until a probe of our own. */
+  restoredAtMs: number | undefined;
+  /** Failures discarded in a row (see MAX_DISCARDS). */
+  discards = 0;
   constructor(
     public cfg: BackendConfig,
     public check: HealthCheckConfig,
@@ -158,6 +218,20 @@ export class Checker {
   #runners = new Map<string, Runner>();
   /** frontend → "pool\0backend" → weight set at runtime by an operator. */
   #overrides = new Map<string, Map<string, number>>();
+  /** frontend → "pool\0backend" → when the operator set it. */
+  #overrideTimes = new Map<string, Map<string, number>>();
+  #onChange?: (kind: "operator" | "verdict") => void;
+  /**
+   * Backends a reload restarted from `unknown` (new address or probe type)
+   * while they were up, until their first verdict: VPP keeps their weight.
+   */
+  #held = new Map<string, { previousAddress: string }>();
+  readonly #stalls?: LoopStalls;
+  readonly #loadCheckMs: number;
+  /** Every probe delay is multiplied by this while the checker is overloaded. */
+  #stretch = 1;
+  #loadTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #stretchListeners = new Set<(factor: number) => void>();
   #effective = new Map<string, FrontendConfig>();
   #evaluations = new Map<string, FrontendEvaluation>();
   /** backend → frontends that reference it. */
@@ -175,6 +249,9 @@ export class Checker {
     this.#now = opts.now ?? Date.now;
     this.#mono = opts.monotonic ?? (() => performance.now());
     this.#random = opts.random ?? Math.random;
+    this.#onChange = opts.onChange;
+    this.#stalls = opts.stalls;
+    this.#loadCheckMs = opts.loadCheckMs ?? LOAD_CHECK_MS;
     for (const b of opts.config.backends.values()) {
       this.#runners.set(b.name, this.#newRunner(b, opts.config));
     }
@@ -200,6 +277,12 @@ export class Checker {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    if (this.#stalls) {
+      this.#loadTimer = setInterval(
+        () => this.#checkLoad(),
+        this.#loadCheckMs,
+      );
+    }
     this.#lastProgressMono = this.#mono();
     for (const r of this.#runners.values()) {
       if (r.health.probing) {
@@ -211,7 +294,73 @@ export class Checker {
   /** Stops every loop; probes in flight are abandoned (their results dropped). */
   stop(): void {
     this.#running = false;
+    clearInterval(this.#loadTimer);
+    this.#loadTimer = undefined;
     for (const r of this.#runners.values()) this.#cancel(r);
+  }
+
+  /** The factor probe intervals are stretched by now (1: on schedule). */
+  get stretch(): number {
+    return this.#stretch;
+  }
+
+  /** Calls `fn` whenever the stretch changes; returns the unsubscribe. */
+  onStretch(fn: (factor: number) => void): () => void {
+    this.#stretchListeners.add(fn);
+    return () => this.#stretchListeners.delete(fn);
+  }
+
+  /**
+   * When the loop was stalled for more than a quarter of the last few
+   * seconds, the checker cannot keep its schedule: rather than start probes
+   * late (and time them out itself), it spaces all of them out evenly, by
+   * up to MAX_STRETCH, and says so. It relaxes again once the loop is free.
+   */
+  #checkLoad(): void {
+    if (!this.#stalls) return;
+    const share = this.#stalls.stalledShare(this.#loadCheckMs);
+    let next = this.#stretch;
+    if (share > OVERLOADED_SHARE) next = Math.min(MAX_STRETCH, next * 1.5);
+    else if (share < RECOVERED_SHARE) next = Math.max(1, next / 1.5);
+    next = Math.round(next * 100) / 100;
+    if (next === this.#stretch) return;
+    const was = this.#stretch;
+    this.#stretch = next;
+    const fields = {
+      stretch: next,
+      stalledShare: Math.round(share * 100) / 100,
+      meaning: next > 1
+        ? `the checker cannot keep its schedule: every probe interval is ${next}× longer until it can`
+        : "back on schedule",
+    };
+    if (next > was) this.#log.warn("checker-overloaded", fields);
+    else this.#log.info("checker-relieved", fields);
+    this.#observer?.onStretch?.(next);
+    for (const fn of this.#stretchListeners) fn(next);
+  }
+
+  /**
+   * Why a probe's failure is the checker's doing and must not count, if it
+   * is: only timeouts, and only when the loop stalled during the probe for
+   * a good part of its timeout, or the probe started late by more than its
+   * timeout (the checker was behind).
+   */
+  #discardReason(
+    r: Runner,
+    result: ProbeResult,
+    startMono: number,
+    lagMs: number,
+  ): DiscardReason | undefined {
+    if (!this.#stalls || result.ok || !TIMEOUTS.has(result.code)) {
+      return undefined;
+    }
+    if (r.discards >= MAX_DISCARDS) return undefined;
+    const timeout = r.check.timeoutMs;
+    if (this.#stalls.stallSince(startMono) >= Math.max(10, timeout / 4)) {
+      return "checker-stall";
+    }
+    if (lagMs >= Math.max(500, timeout)) return "late-start";
+    return undefined;
   }
 
   // --- queries ----------------------------------------------------------
@@ -338,10 +487,187 @@ export class Checker {
     let o = this.#overrides.get(frontend);
     if (!o) this.#overrides.set(frontend, o = new Map());
     o.set(`${pool}\0${backend}`, weight);
+    let times = this.#overrideTimes.get(frontend);
+    if (!times) this.#overrideTimes.set(frontend, times = new Map());
+    times.set(`${pool}\0${backend}`, this.#now());
     this.#log.info("weight-set", { frontend, pool, backend, weight });
     this.#applyOverrides(frontend);
     this.#reevaluate(frontend);
+    this.#onChange?.("operator");
     return this.frontend(frontend) as FrontendStatus;
+  }
+
+  /**
+   * Whether VPP should keep `backend`'s weight as it is: a reload restarted
+   * it from `unknown` while it was up, and its first probe has not spoken.
+   */
+  held(backend: string): { previousAddress: string } | undefined {
+    return this.#held.get(backend);
+  }
+
+  // --- the state file ---------------------------------------------------
+
+  /**
+   * What the state file keeps of the checker: operator state, each
+   * probing backend's verdict as of its last probe, runtime weights.
+   */
+  exportState(): Pick<SavedState, "backends" | "weights"> {
+    const backends: Record<string, SavedBackend> = {};
+    for (const [name, r] of this.#runners) {
+      const h = r.health;
+      const last = h.lastTransition;
+      if (h.state === "paused") {
+        const from = h.pausedFrom;
+        backends[name] = {
+          admin: {
+            state: "paused",
+            pausedFrom: from === "up" || from === "down" ? from : "unknown",
+            atMs: last?.atMs ?? this.#now(),
+            reason: last?.reason ?? "paused",
+          },
+        };
+      } else if (h.state === "disabled" && r.cfg.enabled) {
+        backends[name] = {
+          admin: {
+            state: "disabled",
+            atMs: last?.atMs ?? this.#now(),
+            reason: last?.reason ?? "disabled",
+          },
+        };
+      } else if (h.state === "up" || h.state === "down") {
+        const at = r.lastProbeAtMs ?? r.restoredAtMs;
+        if (at !== undefined) {
+          backends[name] = {
+            verdict: {
+              state: h.state,
+              atMs: at,
+              identity: probeIdentity(r.cfg, r.check),
+            },
+          };
+        }
+      }
+    }
+    const weights: SavedWeight[] = [];
+    for (const [frontend, o] of this.#overrides) {
+      const fe = this.#config.frontends.get(frontend);
+      if (!fe) continue;
+      for (const [key, weight] of o) {
+        const [pool, backend] = key.split("\0");
+        const configured = configuredWeight(fe, pool, backend);
+        if (configured === undefined) continue;
+        weights.push({
+          frontend,
+          pool,
+          backend,
+          weight,
+          configured,
+          atMs: this.#overrideTimes.get(frontend)?.get(key) ?? this.#now(),
+        });
+      }
+    }
+    return { backends, weights };
+  }
+
+  /**
+   * Applies a state saved before a restart, before `start()`: pauses,
+   * disables and runtime weights as they were; a verdict younger than
+   * `fall × interval` (and about the same address and probe type) instead
+   * of `unknown`. What no longer fits the config is dropped and listed.
+   */
+  restoreState(saved: SavedState): RestoreSummary {
+    const now = this.#now();
+    const paused: string[] = [];
+    const disabled: string[] = [];
+    const verdicts: string[] = [];
+    const dropped: string[] = [];
+    let staleVerdicts = 0;
+    const since = (at: number) => new Date(at).toISOString();
+    for (const [name, b] of Object.entries(saved.backends)) {
+      const r = this.#runners.get(name);
+      if (!r) {
+        if (b.admin) dropped.push(`${name}: no longer in the config`);
+        continue;
+      }
+      if (!r.cfg.enabled) {
+        if (b.admin) dropped.push(`${name}: disabled in the config`);
+        continue;
+      }
+      if (b.admin) {
+        const t = r.health.restore(
+          b.admin.state,
+          now,
+          `${b.admin.reason} at ${since(b.admin.atMs)} (restored)`,
+          b.admin.pausedFrom,
+        );
+        if (t) (b.admin.state === "paused" ? paused : disabled).push(name);
+        continue;
+      }
+      const v = b.verdict;
+      if (!v) continue;
+      const age = now - v.atMs;
+      if (
+        v.identity !== probeIdentity(r.cfg, r.check) || age < 0 ||
+        age >= r.check.fall * r.check.intervalMs
+      ) {
+        staleVerdicts++;
+      } else {
+        const t = r.health.restore(
+          v.state,
+          now,
+          `${v.state} at its last probe ${since(v.atMs)} (restored)`,
+        );
+        if (t) {
+          r.restoredAtMs = v.atMs;
+          verdicts.push(name);
+        }
+      }
+    }
+    let weights = 0;
+    for (const w of saved.weights) {
+      const fe = this.#config.frontends.get(w.frontend);
+      const configured = fe
+        ? configuredWeight(fe, w.pool, w.backend)
+        : undefined;
+      const where = `weight of ${w.backend} in ${w.frontend}/${w.pool}`;
+      if (configured === undefined) {
+        dropped.push(`${where}: no longer in the config`);
+      } else if (configured !== w.configured) {
+        dropped.push(
+          `${where}: configured weight changed (${w.configured} → ${configured})`,
+        );
+      } else if (
+        !Number.isInteger(w.weight) || w.weight < 0 || w.weight > 100
+      ) {
+        dropped.push(`${where}: ${w.weight} is not 0..100`);
+      } else {
+        const key = `${w.pool}\0${w.backend}`;
+        let o = this.#overrides.get(w.frontend);
+        if (!o) this.#overrides.set(w.frontend, o = new Map());
+        o.set(key, w.weight);
+        let times = this.#overrideTimes.get(w.frontend);
+        if (!times) this.#overrideTimes.set(w.frontend, times = new Map());
+        times.set(key, w.atMs);
+        weights++;
+      }
+    }
+    this.#rebuildFrontends(true);
+    const summary = {
+      paused,
+      disabled,
+      verdicts,
+      staleVerdicts,
+      weights,
+      dropped,
+    };
+    this.#log.info("state-restored", {
+      paused: paused.length,
+      disabled: disabled.length,
+      verdicts: verdicts.length,
+      staleVerdicts,
+      weights,
+      ...(dropped.length > 0 ? { dropped } : {}),
+    });
+    return summary;
   }
 
   // --- reload -----------------------------------------------------------
@@ -365,6 +691,7 @@ export class Checker {
 
     for (const [name, r] of this.#runners) {
       if (!next.backends.has(name)) {
+        this.#held.delete(name);
         this.#cancel(r);
         const t = r.health.remove(now, "removed from config");
         if (t) pending.push([name, t]);
@@ -391,9 +718,11 @@ export class Checker {
         const from = old.health.state;
         const to = b.enabled ? "unknown" : "disabled";
         const what = changedSettings(old.cfg, old.check, b, check);
+        const keep = b.enabled && old.health.healthState === "up";
         this.#log.info("backend-reset-by-reload", {
           backend: b.name,
           changed: what,
+          ...(keep ? { vppWeight: "kept until its first verdict" } : {}),
         });
         const t: Transition | undefined = from === to ? undefined : {
           from,
@@ -405,6 +734,12 @@ export class Checker {
         const history = t
           ? [...old.health.transitions, t]
           : old.health.transitions;
+        // Serving until the new probe speaks: never 0 in between.
+        if (keep) {
+          this.#held.set(b.name, { previousAddress: old.cfg.address });
+        } else {
+          this.#held.delete(b.name);
+        }
         const r = this.#newRunner(b, next, history);
         if (t) pending.push([b.name, t]);
         rebuilt.set(b.name, r);
@@ -473,6 +808,7 @@ export class Checker {
       frontendsRemoved,
     };
     this.#log.info("config-reloaded", { ...summary });
+    this.#onChange?.("operator");
     return summary;
   }
 
@@ -516,6 +852,7 @@ export class Checker {
       throw e;
     }
     if (t) {
+      this.#held.delete(name);
       this.#log.info("backend-action", { backend: name, action });
       this.#cancel(r);
       if (this.#running && r.health.probing) {
@@ -526,6 +863,7 @@ export class Checker {
         );
       }
       this.#emitTransition(name, t);
+      this.#onChange?.("operator");
     }
     return this.backend(name) as BackendStatus;
   }
@@ -587,14 +925,42 @@ export class Checker {
         ms: Math.round(result.durationMs * 10) / 10,
       });
     }
+    const discard = this.#discardReason(r, result, start, lag);
+    if (discard) {
+      r.discards++;
+      this.#observer?.onDiscard?.(name, discard);
+      this.#log.debug("probe-discarded", {
+        backend: name,
+        reason: discard,
+        code: result.code,
+        lagMs: Math.round(lag),
+      });
+      // Retried soon, as if it had not run.
+      this.#schedule(
+        r,
+        Math.min(r.check.fastIntervalMs, r.check.intervalMs) * this.#stretch,
+      );
+      return;
+    }
+    r.discards = 0;
+    r.restoredAtMs = undefined;
     const t = r.health.recordProbe(result.ok, result.code, result.text, nowMs);
-    if (t) this.#emitTransition(name, t);
+    if (t) {
+      this.#emitTransition(name, t);
+      this.#onChange?.("verdict");
+    }
     if (r.health.probing) {
-      this.#schedule(r, nextProbeDelay(r.health, r.check, this.#random));
+      this.#schedule(
+        r,
+        nextProbeDelay(r.health, r.check, this.#random) * this.#stretch,
+      );
     }
   }
 
   #emitTransition(backend: string, t: Transition, reevaluate = true): void {
+    if (t.from === "unknown" && this.#held.delete(backend)) {
+      this.#log.info("backend-hold-released", { backend, to: t.to });
+    }
     this.#log.info("backend-transition", {
       backend,
       from: t.from,

@@ -381,3 +381,141 @@ Deno.test("checker: a reload that retunes timing, rise/fall or the port keeps ev
     checker.stop();
   }
 });
+
+Deno.test("checker: a reload that changes an up backend's address or probe type holds its VPP weight until the first verdict", async () => {
+  const { prober, checker } = setup();
+  checker.start();
+  try {
+    await until(
+      () => checker.backend("a")?.health.state === "up",
+      "a up",
+    );
+    assert.equal(checker.held("a"), undefined);
+    // a moves to another address; its next probes wait until released.
+    prober.hold.add("10.0.0.9");
+    checker.reload(config(BASE.replace("10.0.0.1", "10.0.0.9")));
+    assert.equal(checker.backend("a")?.health.state, "unknown");
+    assert.deepEqual(checker.held("a"), { previousAddress: "10.0.0.1" });
+    await until(() => prober.held.has("10.0.0.9"), "a's first probe started");
+    assert.deepEqual(checker.held("a"), { previousAddress: "10.0.0.1" });
+    prober.hold.delete("10.0.0.9");
+    prober.release("10.0.0.9");
+    await until(() => checker.held("a") === undefined, "released by a verdict");
+    assert.equal(checker.backend("a")?.health.state, "up");
+    // A backend that was down has no weight to keep.
+    prober.verdict.set("10.0.0.2", false);
+    await until(() => checker.backend("b")?.health.state === "down", "b down");
+    checker.reload(config(BASE.replace("10.0.0.2", "10.0.0.8")));
+    assert.equal(checker.held("b"), undefined);
+  } finally {
+    checker.stop();
+  }
+});
+
+/** A prober that times out every probe (as the checker's own stall would make it). */
+class TimeoutProber implements Prober {
+  code: "L4TOUT" | "L4CON" = "L4TOUT";
+  probes = 0;
+  probe(): Promise<ProbeResult> {
+    this.probes++;
+    return Promise.resolve({
+      ok: false,
+      code: this.code,
+      text: this.code === "L4TOUT" ? "timeout" : "refused",
+      durationMs: 20,
+    });
+  }
+  close(): void {}
+}
+
+Deno.test("checker: a timeout during its own stall is discarded and retried, never a verdict; a real refusal counts at once", async () => {
+  const prober = new TimeoutProber();
+  const discards: string[] = [];
+  let stall = 500;
+  const checker = new Checker({
+    config: config(BASE),
+    prober,
+    bus: new EventBus((e) => {
+      throw e;
+    }),
+    log: new Logger({ level: "error", format: "json", writeLine: () => {} }),
+    observer: {
+      onProbe() {},
+      onTransition() {},
+      onDiscard: (b, reason) => discards.push(`${b}:${reason}`),
+    },
+    stalls: { stallSince: () => stall, stalledShare: () => 0 },
+  });
+  checker.start();
+  try {
+    await until(() => discards.length >= 6, "some discards");
+    // Timed out while the loop stalled: still unknown (no verdict) for all.
+    for (const b of ["a", "b", "c"]) {
+      assert.equal(checker.backend(b)?.health.state, "unknown", b);
+    }
+    assert.ok(discards.every((d) => d.endsWith(":checker-stall")));
+    // A backend that keeps timing out while the checker stays stalled goes
+    // down after MAX_DISCARDS (10) retries: hanging backends are not hidden.
+    await until(
+      () => checker.backend("a")?.health.state === "down",
+      "a down after the cap",
+      5000,
+    );
+    // No stall: a timeout is the backend's (b restarts from unknown on enable).
+    stall = 0;
+    checker.disable("b");
+    checker.enable("b");
+    await until(() => checker.backend("b")?.health.state === "down", "b down");
+    // A refusal is an answer, whatever the checker's load.
+    stall = 500;
+    prober.code = "L4CON";
+    checker.disable("c");
+    checker.enable("c");
+    const before = discards.length;
+    await until(() => checker.backend("c")?.health.state === "down", "c down");
+    assert.equal(
+      discards.slice(before).filter((d) => d.startsWith("c:")).length,
+      0,
+    );
+  } finally {
+    checker.stop();
+  }
+});
+
+Deno.test("checker: an overloaded loop stretches every interval, and says so; it relaxes once free", async () => {
+  let share = 0.6;
+  const records: string[] = [];
+  const stretches: number[] = [];
+  const log = new Logger({ level: "error", format: "json", writeLine() {} });
+  log.addSink({ level: "debug", write: (r) => records.push(r.msg) });
+  const checker = new Checker({
+    config: config(BASE),
+    prober: new ScriptedProber(),
+    bus: new EventBus((e) => {
+      throw e;
+    }),
+    log,
+    observer: {
+      onProbe() {},
+      onTransition() {},
+      onStretch: (f) => stretches.push(f),
+    },
+    stalls: { stallSince: () => 0, stalledShare: () => share },
+    loadCheckMs: 10,
+  });
+  const seen: number[] = [];
+  const off = checker.onStretch((f) => seen.push(f));
+  checker.start();
+  try {
+    await until(() => checker.stretch === 4, "stretched to the cap");
+    assert.deepEqual(stretches.slice(0, 4), [1.5, 2.25, 3.38, 4]);
+    assert.equal(records.filter((m) => m === "checker-overloaded").length, 4);
+    share = 0.01;
+    await until(() => checker.stretch === 1, "relaxed");
+    assert.ok(records.includes("checker-relieved"));
+    assert.deepEqual(seen, stretches);
+  } finally {
+    off();
+    checker.stop();
+  }
+});

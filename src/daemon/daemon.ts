@@ -6,14 +6,21 @@
 import type { Logger } from "../cli/log.ts";
 import { formatHostPort, type HostPort, serveOn } from "../cli/addr.ts";
 import { loadConfigFile } from "../config/load.ts";
+import { configWarnings } from "../config/warnings.ts";
 import type { Config, ConfigError, ConfigErrorKind } from "../config/types.ts";
 import { createProber } from "../probe/mod.ts";
 import type { Prober } from "../probe/types.ts";
 import { Checker, type ReloadSummary } from "./checker.ts";
+import { LoopWatch } from "./loop_watch.ts";
 import { EventBus } from "./events.ts";
 import { DaemonMetrics } from "./metrics.ts";
 import { ApiServer } from "./grpc/server.ts";
 import { DaemonVpp, type DaemonVppOptions } from "./vpp.ts";
+import {
+  type SavedState,
+  STATE_FILE_VERSION,
+  StateFile,
+} from "./state_file.ts";
 
 /** How the daemon was asked to run. */
 export interface DaemonOptions {
@@ -32,7 +39,17 @@ export interface DaemonOptions {
   netnsWorkerUrl?: URL;
   /** How to reach VPP when `vppEnabled`. */
   vpp?: DaemonVppOptions;
+  /**
+   * Where operator state, verdicts and maglev's own VIPs survive restarts;
+   * undefined or "" keeps them in memory only.
+   */
+  stateFile?: string;
 }
+
+/** Transitions are saved this long after the first one of a burst. */
+const VERDICT_SAVE_DELAY_MS = 1000;
+/** VIP ownership changes (a cold start creates 1,000) are saved together. */
+const OWNED_SAVE_DELAY_MS = 200;
 
 /** Outcome of a reload or check request. */
 export type ReloadResult =
@@ -53,6 +70,12 @@ export class Daemon {
   readonly vpp: DaemonVpp | undefined;
   #reloading: Promise<ReloadResult> | undefined;
   #stopped = false;
+  readonly #stateFile: StateFile | undefined;
+  /** The state file's VIPs, kept while VPP integration is off or never started. */
+  readonly #savedVips: SavedState["vips"];
+  #saveTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The event loop's own stalls, so the checker never blames a backend for them. */
+  readonly #loop = new LoopWatch();
 
   private constructor(opts: DaemonOptions, config: Config) {
     this.#opts = opts;
@@ -72,13 +95,32 @@ export class Daemon {
       probe: (target, check) => this.#prober.probe(target, check),
       close: () => this.#prober.close(),
     };
+    this.#stateFile = opts.stateFile
+      ? new StateFile(opts.stateFile, opts.log)
+      : undefined;
+    if (!this.#stateFile && opts.stateFile === "") {
+      opts.log.info("state-file-disabled", {
+        meaning:
+          "pause, disable, runtime weights and maglev's own VIPs live in memory only",
+      });
+    }
+    const saved = this.#stateFile?.load();
+    this.#savedVips = saved?.vips;
     this.checker = new Checker({
       config,
       prober: via,
       bus: this.bus,
       log: opts.log,
       observer: this.metrics,
+      stalls: this.#loop,
+      onChange: (kind) =>
+        kind === "operator"
+          ? this.saveState()
+          : this.#saveSoon(VERDICT_SAVE_DELAY_MS),
     });
+    // Before the first probe and the first sync: a restart must not move
+    // a weight an operator set, nor a healthy backend's.
+    if (saved) this.checker.restoreState(saved);
     this.metrics.attach(this.checker);
     this.vpp = opts.vppEnabled
       ? new DaemonVpp(
@@ -86,9 +128,59 @@ export class Daemon {
         this.bus,
         this.log,
         this.metrics.registry,
-        opts.vpp ?? { dryRun: false },
+        {
+          ...(opts.vpp ?? { dryRun: false }),
+          ownedVips: saved?.vips,
+          onOwnedChange: () => this.#saveSoon(OWNED_SAVE_DELAY_MS),
+        },
       )
       : undefined;
+  }
+
+  /**
+   * Writes the state file now (atomically); false when there is none or it
+   * cannot be written (logged). Operator actions call it before they answer.
+   */
+  saveState(): boolean {
+    if (!this.#stateFile) return false;
+    clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
+    const vips = this.vpp ? this.vpp.ownedVips() : this.#savedVips;
+    return this.#stateFile.save({
+      version: STATE_FILE_VERSION,
+      savedAtMs: Date.now(),
+      ...this.checker.exportState(),
+      ...(vips ? { vips } : {}),
+    });
+  }
+
+  #saveSoon(delayMs: number): void {
+    if (!this.#stateFile || this.#saveTimer !== undefined || this.#stopped) {
+      return;
+    }
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = undefined;
+      this.saveState();
+    }, delayMs);
+  }
+
+  #warn(config: Config): void {
+    for (
+      const w of configWarnings(config, {
+        vppEnabled: this.#opts.vppEnabled,
+      })
+    ) {
+      this.log.warn("config-warning", {
+        file: this.#opts.configPath,
+        path: w.path,
+        warning: w.message,
+      });
+    }
+  }
+
+  /** The state file's path, if there is one. */
+  get stateFilePath(): string | undefined {
+    return this.#stateFile?.path;
   }
 
   /**
@@ -138,6 +230,7 @@ export class Daemon {
       frontends: c.frontends.size,
       netns: c.healthchecker.netns,
     });
+    this.#warn(c);
     if (this.#opts.grpcAddr) {
       this.#api = await ApiServer.listen(this, {
         addr: this.#opts.grpcAddr,
@@ -149,6 +242,7 @@ export class Daemon {
         reflection: this.#opts.reflection ?? true,
       });
     }
+    this.#loop.start();
     this.checker.start();
     this.vpp?.start();
     if (this.#opts.metricsAddr) {
@@ -221,6 +315,7 @@ export class Daemon {
       this.bus.publish({ type: "reload", refused: loaded.kind });
       return { ok: false, kind: loaded.kind, errors: loaded.errors };
     }
+    this.#warn(loaded.config);
     const prevNetns = this.config.healthchecker.netns;
     const summary = this.checker.reload(loaded.config);
     this.metrics.forgetBackends(summary.removed);
@@ -247,6 +342,10 @@ export class Daemon {
     if (this.#stopped) return;
     this.#stopped = true;
     this.checker.stop();
+    this.#loop.stop();
+    // Last: every verdict as of its latest probe, so a restart within
+    // fall × interval starts from it.
+    this.saveState();
     this.#prober.close();
     await Promise.all([
       this.vpp?.stop(),

@@ -60,6 +60,15 @@ export const DAEMON_FLAGS: readonly FlagSpec[] = [
     help: "path of libvppapiclient.so (empty: the standard library paths)",
   },
   {
+    name: "state-file",
+    type: "string",
+    default: "/var/lib/vpp-maglev/state.json",
+    env: "MAGLEV_STATE_FILE",
+    valueName: "FILE",
+    help:
+      "where pause/disable/weights, verdicts and maglev's own VIPs survive restarts; empty keeps them in memory only",
+  },
+  {
     name: "dry-run",
     type: "boolean",
     default: false,

@@ -9,12 +9,12 @@
  * scrape time from the checker, so they are always exactly what the API
  * shows and cost nothing between scrapes.
  */
-import { Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { HealthCheckConfig } from "../config/types.ts";
 import type { FrontendState, Transition } from "../health/types.ts";
 import type { ProbeResult } from "../probe/types.ts";
 import { BackendSeries } from "./backend_series.ts";
-import type { Checker, ProbeObserver } from "./checker.ts";
+import type { Checker, DiscardReason, ProbeObserver } from "./checker.ts";
 
 const FRONTEND_STATES: readonly FrontendState[] = ["unknown", "up", "down"];
 
@@ -26,6 +26,8 @@ export class DaemonMetrics implements ProbeObserver {
   readonly backends = new BackendSeries();
   #checker: Checker | undefined;
   #lag: Histogram<string>;
+  #discarded: Counter<string>;
+  #stretch: Gauge<string>;
   #now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -78,6 +80,33 @@ export class DaemonMetrics implements ProbeObserver {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     });
+    this.#discarded = new Counter({
+      name: "maglev_probe_discarded_total",
+      help:
+        "Failed probes not counted because the checker itself was late: reason=checker-stall (its event loop stalled during the probe) or late-start (the probe started later than its timeout).",
+      labelNames: ["reason"],
+      registers,
+    });
+    for (const reason of ["checker-stall", "late-start"]) {
+      this.#discarded.inc({ reason }, 0);
+    }
+    this.#stretch = new Gauge({
+      name: "maglev_checker_interval_stretch",
+      help:
+        "Factor every probe interval is stretched by because the checker cannot keep its schedule (1: on schedule).",
+      registers,
+    });
+    this.#stretch.set(1);
+  }
+
+  /** ProbeObserver: a failure the checker's own lateness caused. */
+  onDiscard(_backend: string, reason: DiscardReason): void {
+    this.#discarded.inc({ reason });
+  }
+
+  /** ProbeObserver: the checker's interval stretch changed. */
+  onStretch(factor: number): void {
+    this.#stretch.set(factor);
   }
 
   /** Connects the scrape-time gauges to a checker. */

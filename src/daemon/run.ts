@@ -12,6 +12,7 @@ import {
 } from "../cli/log.ts";
 import { formatConfigErrors } from "../config/format.ts";
 import { loadConfigFile } from "../config/load.ts";
+import { configWarnings } from "../config/warnings.ts";
 import { netnsProblem } from "../probe/mod.ts";
 import { BUILD_DATE, COMMIT, VERSION, versionLine } from "../version.ts";
 import { Daemon } from "./daemon.ts";
@@ -97,6 +98,10 @@ export async function runDaemon(
       io.out(
         `${configPath}: OK (${c.healthchecks.size} healthchecks, ${c.backends.size} backends, ${c.frontends.size} frontends)`,
       );
+      // Valid, so exit 0; but say what will not work as one may expect.
+      for (const w of configWarnings(c, { vppEnabled })) {
+        io.err(`${configPath}: warning: ${w.path}: ${w.message}`);
+      }
       return EXIT.ok;
     }
     io.err(formatConfigErrors(loaded.errors));
@@ -135,6 +140,7 @@ export async function runDaemon(
     vppEnabled,
     log,
     netnsWorkerUrl: opts.netnsWorkerUrl,
+    stateFile: v["state-file"] as string,
     vpp: {
       libPath: v["vpp-lib"] as string,
       apiPrefix: v["vpp-api-prefix"] as string,
@@ -171,7 +177,12 @@ export async function runDaemon(
   // Kept in STATUS= until a reload succeeds: `systemctl status` is where an
   // operator looks after `systemctl reload` (or `maglev ctl config reload`).
   let reloadNote = "";
-  const summary = () => statusSummary(daemon.checker.backends()) + reloadNote;
+  const summary = () =>
+    statusSummary(daemon.checker.backends()) + reloadNote + (
+      daemon.checker.stretch > 1
+        ? `; overloaded: probe intervals ×${daemon.checker.stretch}`
+        : ""
+    );
   const onHup = () => {
     log.info("reload-requested", { signal: "SIGHUP" });
     notifier.reloading();
@@ -211,7 +222,11 @@ export async function runDaemon(
       notifier.statusSoon(summary);
     }
   });
+  const offStretch = daemon.checker.onStretch(() =>
+    notifier.statusSoon(summary)
+  );
   const signal = await stopped;
+  offStretch();
   log.info("stopping", { signal });
   notifier.stopping();
   unsubscribe();

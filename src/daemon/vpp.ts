@@ -14,7 +14,7 @@ import { Reconciler, type SyncResult } from "../dataplane/reconciler.ts";
 import { createVpp, type Vpp } from "../vpp/create.ts";
 import type { VipCounters } from "../vpp/stats.ts";
 import { vipId } from "../vpp/validate.ts";
-import type { LbState, VppVersion } from "../vpp/types.ts";
+import type { LbState, VipKey, VppVersion } from "../vpp/types.ts";
 import type { Checker } from "./checker.ts";
 import type { EventBus } from "./events.ts";
 
@@ -26,6 +26,10 @@ export interface DaemonVppOptions {
   readonly dryRun: boolean;
   /** Counter read period; 5 s in production. */
   readonly countersIntervalMs?: number;
+  /** VIPs maglev created before this start (state file). */
+  readonly ownedVips?: readonly VipKey[];
+  /** The set of VIPs maglev owns changed: save the state file. */
+  readonly onOwnedChange?: () => void;
 }
 
 /** Connection facts for GetVPPInfo. */
@@ -187,6 +191,32 @@ export class DaemonVpp {
     }));
   }
 
+  /**
+   * The VIPs maglev owns (for the state file): the reconciler's set, or what
+   * the state file said when VPP was never reachable in this run.
+   */
+  ownedVips(): readonly VipKey[] {
+    return this.#reconciler?.ownedVips() ?? this.#opts.ownedVips ?? [];
+  }
+
+  /** Whether maglev owns this VIP (GetVPPLBState's `managed`). */
+  owns(vip: VipKey): boolean {
+    return this.#reconciler?.owns(vip) ?? false;
+  }
+
+  /**
+   * Hands a VIP another tool made to maglev; the next full sync removes it
+   * unless a frontend claims it. Throws when VPP integration is not running.
+   */
+  adopt(vip: VipKey): boolean {
+    if (!this.#reconciler) {
+      throw new Error(
+        `VPP is not available: ${this.#problem ?? "not started"}`,
+      );
+    }
+    return this.#reconciler.adopt(vip);
+  }
+
   /** Opens the library and starts connecting; never throws. */
   start(): void {
     try {
@@ -218,8 +248,11 @@ export class DaemonVpp {
         },
         evaluation: (f) => checker.frontend(f)?.evaluation,
         backendState: (b) => checker.backend(b)?.health.state,
+        held: (b) => checker.held(b),
       },
       onOp: (scope, op) => this.#lbsync.inc({ scope, kind: opKind(op) }),
+      ownedVips: this.#opts.ownedVips,
+      onOwnedChange: this.#opts.onOwnedChange,
     });
     this.#offs.push(this.#vpp.client.on((e) => {
       if (e.type === "connected") {

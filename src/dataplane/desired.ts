@@ -23,6 +23,20 @@ export interface DesiredAs {
    * operator's choice), never a reaction to its own failure.
    */
   readonly healthy: boolean;
+  /**
+   * Leave VPP's weight as it is (add the AS with `weight` only if VPP lacks
+   * it): the backend was restarted from `unknown` by a reload that changed
+   * its address or probe type, and has no verdict yet.
+   */
+  readonly keep?: boolean;
+}
+
+/**
+ * A backend a reload restarted from `unknown` that has no verdict yet, with
+ * the address it had before (whose AS keeps serving until the verdict).
+ */
+export interface HeldBackend {
+  readonly previousAddress: string;
 }
 
 /** One frontend's VIP with its ASes in numeric address order. */
@@ -56,18 +70,35 @@ export function desiredVip(
   config: Config,
   fe: FrontendConfig,
   evaluation: FrontendEvaluation,
+  held?: (backend: string) => HeldBackend | undefined,
 ): DesiredVip {
   const ases: DesiredAs[] = [];
   for (const m of evaluation.members) {
     const b = config.backends.get(m.backend);
     if (!b) continue;
+    const h = held?.(m.backend);
     ases.push({
       backend: m.backend,
       address: b.address,
       weight: m.effectiveWeight,
       flush: m.flush,
       healthy: m.state === "up",
+      ...(h ? { keep: true } : {}),
     });
+    // The old address serves on, as it did, until the new one has a verdict.
+    if (
+      h && h.previousAddress !== b.address &&
+      !ases.some((a) => a.address === h.previousAddress)
+    ) {
+      ases.push({
+        backend: m.backend,
+        address: h.previousAddress,
+        weight: 0,
+        flush: false,
+        healthy: false,
+        keep: true,
+      });
+    }
   }
   ases.sort((a, b) => compareAddresses(a.address, b.address));
   return { frontend: fe.name, vip: vipOf(fe), ases };

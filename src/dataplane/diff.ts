@@ -72,6 +72,14 @@ export interface DiffOptions {
    * (the health model newly asks for a flush); default never.
    */
   readonly flushPending?: (frontend: string, as: DesiredAs) => boolean;
+  /**
+   * Whether a full sync may delete a VIP no frontend claims (default: yes).
+   * The reconciler says yes only for VIPs maglev created or was handed: a
+   * VIP another tool made on the same VPP is not maglev's to delete.
+   */
+  readonly mayRemove?: (vip: VipKey) => boolean;
+  /** Told about each unclaimed VIP that `mayRemove` keeps. */
+  readonly onForeign?: (vip: VipKey) => void;
 }
 
 function byAddress<T extends { address: string }>(a: T, b: T): number {
@@ -176,6 +184,8 @@ export function diff(
     let raised = false;
     for (const a of wantAses) {
       const h = haveByAddr.get(a.address);
+      // Kept as VPP has it; one VPP lacks is added only to serve (not at 0).
+      if (a.keep && (h || a.weight === 0)) continue;
       if (!h) {
         changes.push({
           kind: "add-as",
@@ -205,8 +215,11 @@ export function diff(
   }
 
   if (!opts.frontends) {
+    const mayRemove = opts.mayRemove ?? (() => true);
     for (const [key, v] of actualVips) {
-      if (!claimed.has(key)) removeVip(v, "unconfigured");
+      if (claimed.has(key)) continue;
+      if (mayRemove(v)) removeVip(v, "unconfigured");
+      else opts.onForeign?.(v);
     }
   }
   return [...removals, ...changes, ...afterRaises];

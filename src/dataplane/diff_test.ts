@@ -262,3 +262,37 @@ Deno.test("diff: a pool switch raises the new pool before it lowers the old one"
   const alone = diff([want([["10.0.0.2", 100], ["10.0.0.3", 50]])], state);
   assert.ok(alone.every((o) => !(o.kind === "set-weight" && o.afterRaises)));
 });
+
+Deno.test("diff: a kept AS keeps VPP's weight; a kept one VPP lacks is not added at 0; an unclaimed VIP stays unless it may be removed", () => {
+  const d = want([["10.0.0.1", 0], ["10.0.0.2", 0], ["10.0.0.3", 100]]);
+  const kept: DesiredVip = {
+    ...d,
+    ases: d.ases.map((a) =>
+      a.address === "10.0.0.3" ? a : { ...a, keep: true }
+    ),
+  };
+  const other: Vip = { ...VIP, prefix: "198.51.100.1/32" };
+  const actual = have([VIP, other], [
+    [VIP, "10.0.0.1", 100],
+    [VIP, "10.0.0.3", 100],
+  ]);
+  const foreign: string[] = [];
+  const ops = diff([kept], actual, {
+    mayRemove: () => false,
+    onForeign: (v) => foreign.push(v.prefix),
+  });
+  // 10.0.0.1 stays at 100 (kept), 10.0.0.2 is not added at 0, nothing else.
+  assert.deepEqual(kinds(ops), []);
+  assert.deepEqual(foreign, ["198.51.100.1/32"]);
+  // Kept and asked to serve: added at its weight when VPP lacks it.
+  const serve: DesiredVip = {
+    ...kept,
+    ases: kept.ases.map((a) =>
+      a.address === "10.0.0.2" ? { ...a, weight: 100 } : a
+    ),
+  };
+  assert.deepEqual(kinds(diff([serve], actual, { mayRemove: () => true })), [
+    "del vip 198.51.100.1/32 tcp/80 (unconfigured)",
+    "add as 10.0.0.2 weight 100 to vip 192.0.2.1/32 tcp/80 (backend b-10.0.0.2)",
+  ]);
+});

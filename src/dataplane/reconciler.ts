@@ -10,17 +10,20 @@ import type { Logger } from "../cli/log.ts";
 import type { Config } from "../config/types.ts";
 import type { FrontendEvaluation } from "../health/frontend.ts";
 import type { BackendState } from "../health/types.ts";
-import type { LbApi, LbConf, LbState } from "../vpp/types.ts";
+import type { LbApi, LbConf, LbState, VipKey } from "../vpp/types.ts";
 import { LbCache } from "./cache.ts";
-import { type DesiredVip, desiredVip } from "./desired.ts";
+import { type DesiredVip, desiredVip, type HeldBackend } from "./desired.ts";
 import { describeOp, diff, type Op, vipKeyString } from "./diff.ts";
 import { Warmup } from "./warmup.ts";
+import { slowestFirstVerdict } from "../config/warnings.ts";
 
 /** What the reconciler needs to know about the daemon's state. */
 export interface HealthView {
   readonly config: Config;
   evaluation(frontend: string): FrontendEvaluation | undefined;
   backendState(backend: string): BackendState | undefined;
+  /** A backend whose VPP weight stays as it is until its first verdict. */
+  held?(backend: string): HeldBackend | undefined;
 }
 
 /** Outcome of one sync. */
@@ -59,6 +62,10 @@ export interface ReconcilerOptions {
   readonly now?: () => number;
   /** Counts applied operations (maglev_vpp_lbsync_total). */
   readonly onOp?: (scope: "all" | "vip", op: Op) => void;
+  /** VIPs maglev created before (from the state file): a full sync may remove these. */
+  readonly ownedVips?: readonly VipKey[];
+  /** Called when the set of VIPs maglev owns changed (save the state file). */
+  readonly onOwnedChange?: () => void;
 }
 
 /** The desired global lb configuration from the config file. */
@@ -141,6 +148,15 @@ export class Reconciler {
   #epoch = 0;
   /** VPP's state as of the last dump plus acknowledged operations. */
   #cache: LbCache | undefined;
+  /**
+   * VIPs (vipKeyString) that are maglev's: it created them, a frontend
+   * claims them, or an operator adopted them. Only these are ever removed.
+   */
+  readonly #owned = new Map<string, VipKey>();
+  /** Foreign VIPs already logged, so each is logged once. */
+  readonly #foreignSeen = new Set<string>();
+  readonly #onOwnedChange?: () => void;
+  readonly #heldFn?: (backend: string) => HeldBackend | undefined;
 
   constructor(opts: ReconcilerOptions) {
     this.#lb = opts.lb;
@@ -149,12 +165,27 @@ export class Reconciler {
     this.#dryRun = opts.dryRun ?? false;
     this.#now = opts.now ?? (() => performance.now());
     this.#onOp = opts.onOp;
+    this.#onOwnedChange = opts.onOwnedChange;
+    const health = opts.health;
+    this.#heldFn = health.held ? (b) => health.held!(b) : undefined;
+    for (const k of opts.ownedVips ?? []) this.#owned.set(vipKeyString(k), k);
     const lb = opts.health.config.vpp.lb;
-    this.#warmup = new Warmup(
-      this.#now(),
-      lb.startupMinDelayMs,
-      lb.startupMaxDelayMs,
-    );
+    // A backend whose first probe may come after startup-max-delay would be
+    // zeroed unprobed: the warmup waits for it instead (bounded by its
+    // fast-interval + timeout). Frontends whose backends all have a verdict
+    // are released before, as always.
+    let maxDelay = lb.startupMaxDelayMs;
+    const slow = slowestFirstVerdict(opts.health.config);
+    const warmup = lb.startupMinDelayMs > 0 || lb.startupMaxDelayMs > 0;
+    if (warmup && slow && slow.ms > Math.max(maxDelay, lb.startupMinDelayMs)) {
+      maxDelay = slow.ms;
+      this.#log.info("vpp-warmup-extended", {
+        configuredMs: lb.startupMaxDelayMs,
+        effectiveMs: maxDelay,
+        backend: slow.backend,
+      });
+    }
+    this.#warmup = new Warmup(this.#now(), lb.startupMinDelayMs, maxDelay);
   }
 
   /**
@@ -164,6 +195,44 @@ export class Reconciler {
   invalidate(): void {
     this.#cache = undefined;
     this.#epoch++;
+  }
+
+  /** The VIPs maglev owns (see #owned), for the state file. */
+  ownedVips(): VipKey[] {
+    return [...this.#owned.values()];
+  }
+
+  /** Whether a VIP is maglev's to manage (and remove when unclaimed). */
+  owns(vip: VipKey): boolean {
+    return this.#owned.has(vipKeyString(vip));
+  }
+
+  /**
+   * Hands a VIP maglev did not create to it: the next full sync removes it
+   * unless a frontend claims it. False when it already was maglev's.
+   */
+  adopt(vip: VipKey): boolean {
+    const key = vipKeyString(vip);
+    if (this.#owned.has(key)) return false;
+    this.#own(vip, true);
+    this.#foreignSeen.delete(key);
+    this.#log.info("vpp-vip-adopted", { vip: key });
+    return true;
+  }
+
+  #own(vip: VipKey, yes: boolean): void {
+    const key = vipKeyString(vip);
+    if (this.#owned.has(key) === yes) return;
+    if (yes) {
+      this.#owned.set(key, {
+        prefix: vip.prefix,
+        protocol: vip.protocol,
+        port: vip.port,
+      });
+    } else {
+      this.#owned.delete(key);
+    }
+    this.#onOwnedChange?.();
   }
 
   /** The warmup clock, for the daemon's timers. */
@@ -378,7 +447,7 @@ export class Reconciler {
     for (const fe of config.frontends.values()) {
       if (scope && !scope.has(fe.name)) continue;
       const e = this.#health.evaluation(fe.name);
-      if (e) desired.push(desiredVip(config, fe, e));
+      if (e) desired.push(desiredVip(config, fe, e, this.#heldFn));
     }
     let actual;
     if (scope && this.#cache) {
@@ -435,7 +504,7 @@ export class Reconciler {
     for (const fe of config.frontends.values()) {
       if (!scope.has(fe.name)) continue;
       const e = this.#health.evaluation(fe.name);
-      if (e) chunk.push(desiredVip(config, fe, e));
+      if (e) chunk.push(desiredVip(config, fe, e, this.#heldFn));
       if (chunk.length >= STREAM_CHUNK) await flush();
     }
     await flush();
@@ -451,6 +520,8 @@ export class Reconciler {
     frontends: ReadonlySet<string> | undefined,
   ): Op[] {
     for (const d of desired) {
+      // A VIP the config claims is maglev's, whoever created it.
+      this.#own(d.vip, true);
       for (const a of d.ases) {
         if (!a.flush) this.#flushed.get(d.frontend)?.delete(a.address);
       }
@@ -458,6 +529,17 @@ export class Reconciler {
     return diff(desired, actual, {
       frontends,
       flushPending: (fe, a) => !this.#flushed.get(fe)?.has(a.address),
+      mayRemove: (v) => this.#owned.has(vipKeyString(v)),
+      onForeign: (v) => {
+        const key = vipKeyString(v);
+        if (this.#foreignSeen.has(key)) return;
+        this.#foreignSeen.add(key);
+        this.#log.warn("vpp-vip-foreign", {
+          vip: key,
+          meaning:
+            "a VIP in VPP that maglev did not create and no frontend claims: left alone; `maglev ctl adopt vpp lb vip` hands it to maglev, which then removes it",
+        });
+      },
     });
   }
 
@@ -528,6 +610,8 @@ export class Reconciler {
         inFlight.push(
           apply(this.#lb, op).then(() => {
             this.#cache?.apply(op);
+            if (op.kind === "add-vip") this.#own(op.vip, true);
+            else if (op.kind === "del-vip") this.#own(op.vip, false);
             for (const j of this.#journals) j.ops.push(op);
             this.#log.info("vpp-lb-op", { op: line });
             this.#onOp?.(kind, op);

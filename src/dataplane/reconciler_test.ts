@@ -182,7 +182,9 @@ Deno.test("reconciler: at max delay stragglers are synced; drift is repaired", a
   });
   now = 1500;
   assert.equal((await r.sync()).skipped, "warmup");
-  now = 2000;
+  // Max delay, or later if b's first verdict may take longer (see below).
+  const hc = cfg.healthchecks.get("hc")!;
+  now = Math.max(2000, hc.fastIntervalMs + hc.timeoutMs);
   const res = await r.sync();
   assert.equal(res.skipped, undefined);
   assert.deepEqual(await weights(lb), {
@@ -588,4 +590,95 @@ Deno.test("reconciler: a transition never waits behind the view's re-read, and a
     fresh?.ases.map((a) => [a.address, a.numBuckets]).sort(),
     truth.sort(),
   );
+});
+
+Deno.test("reconciler: a full sync removes only VIPs maglev owns; a foreign one is logged once, then removed once adopted", async () => {
+  const lb = new MemoryLb();
+  const foreign = {
+    prefix: "198.51.100.7/32",
+    protocol: 17 as const,
+    port: 53,
+    encap: "gre4" as const,
+    srcIpSticky: false,
+    flowTableLength: 1024,
+  };
+  // Another tool's VIP, and one a previous maglev run made (state file).
+  await lb.addVip(foreign);
+  const mine = { ...foreign, prefix: "198.51.100.8/32" };
+  await lb.addVip(mine);
+  await lb.addAs(mine, "10.9.9.9", 100);
+  const records: { msg: string; fields: Record<string, unknown> }[] = [];
+  const log = new Logger({ level: "error", format: "json", writeLine() {} });
+  log.addSink({ level: "debug", write: (r) => records.push(r) });
+  let saves = 0;
+  const states: Record<string, BackendState> = { a: "up", b: "up", c: "up" };
+  const r = new Reconciler({
+    lb,
+    health: view(config(), states),
+    log,
+    ownedVips: [{ prefix: mine.prefix, protocol: 17, port: 53 }],
+    onOwnedChange: () => saves++,
+  });
+  const first = await r.sync();
+  const removed = first.ops.filter((o) => o.kind === "del-vip").map((o) =>
+    o.vip.prefix
+  );
+  assert.deepEqual(removed, ["198.51.100.8/32"]);
+  const prefixes = async () => (await lb.dump()).vips.map((v) => v.prefix);
+  assert.deepEqual(await prefixes(), ["198.51.100.7/32", "192.0.2.1/32"]);
+  // The frontend's VIP is maglev's now, the removed one no longer.
+  assert.deepEqual(r.ownedVips().map((v) => v.prefix), ["192.0.2.1/32"]);
+  assert.ok(saves >= 2, "each ownership change asks for a save");
+  await r.sync();
+  const foreignLogs = records.filter((x) => x.msg === "vpp-vip-foreign");
+  assert.equal(foreignLogs.length, 1, "logged once, not per sync");
+  assert.equal(foreignLogs[0].fields.vip, "198.51.100.7/32 17 53");
+  assert.match(String(foreignLogs[0].fields.meaning), /left alone/);
+
+  assert.equal(r.adopt(foreign), true);
+  assert.equal(r.adopt(foreign), false, "already maglev's");
+  assert.ok(r.owns(foreign));
+  const after = await r.sync();
+  assert.deepEqual(
+    after.ops.filter((o) => o.kind === "del-vip").map((o) => o.vip.prefix),
+    ["198.51.100.7/32"],
+  );
+  assert.deepEqual(await prefixes(), ["192.0.2.1/32"]);
+  assert.equal(r.owns(foreign), false);
+});
+
+Deno.test("reconciler: the warmup waits past startup-max-delay for a backend whose first probe may come later (bounded)", async () => {
+  const lb = new MemoryLb();
+  let now = 0;
+  // hc's first verdict can take fast-interval + timeout (default 1s + 1s
+  // here, far above the 100 ms max).
+  const cfg = config("0s", "100ms");
+  const hc = cfg.healthchecks.get("hc")!;
+  const bound = hc.fastIntervalMs + hc.timeoutMs;
+  assert.ok(bound > 100);
+  const records: { msg: string; fields: Record<string, unknown> }[] = [];
+  const log = new Logger({ level: "error", format: "json", writeLine() {} });
+  log.addSink({ level: "debug", write: (r) => records.push(r) });
+  const states: Record<string, BackendState> = {
+    a: "up",
+    b: "unknown",
+    c: "up",
+  };
+  const r = new Reconciler({
+    lb,
+    health: view(cfg, states),
+    log,
+    now: () => now,
+  });
+  assert.deepEqual(
+    records.find((x) => x.msg === "vpp-warmup-extended")?.fields,
+    { configuredMs: 100, effectiveMs: bound, backend: "b" },
+  );
+  now = 200; // past startup-max-delay: b, never probed, is not zeroed yet
+  assert.equal((await r.sync()).skipped, "warmup");
+  assert.equal(lb.operations.length, 0);
+  now = bound; // the bound: everything goes, as before
+  const res = await r.sync();
+  assert.equal(res.skipped, undefined);
+  assert.ok(res.ops.some((o) => o.kind === "add-vip"));
 });

@@ -259,6 +259,34 @@ export class BackendHealth {
   }
 
   /**
+   * Starts a fresh backend (still `unknown`, as constructed) from a state
+   * saved before a restart: an operator's pause or disable, or a recent
+   * verdict, as if it had just been reached (counter at the far end). The
+   * transition goes to the history with `reason`; nothing else is told,
+   * because nothing changed from VPP's point of view. Returns the
+   * transition, or undefined when the backend is not fresh.
+   */
+  restore(
+    to: "up" | "down" | "paused" | "disabled",
+    nowMs: number,
+    reason: string,
+    pausedFrom: BackendState = "unknown",
+  ): Transition | undefined {
+    if (this.#state !== "unknown") return undefined;
+    if (to === "disabled") {
+      this.#enabled = false;
+      return this.#transition("disabled", nowMs, "NONE", reason);
+    }
+    if (to === "paused") {
+      const t = this.#transition("paused", nowMs, "NONE", reason);
+      this.#pausedFrom = pausedFrom;
+      return t;
+    }
+    this.#counter = to === "up" ? counterMax(this.#rise, this.#fall) : 0;
+    return this.#transition(to, nowMs, "NONE", reason);
+  }
+
+  /**
    * Applies a reloaded `rise`/`fall` without a transition: a backend that is
    * up stays up with the failures it has seen so far (at most `fall - 1` of
    * them, so it is still up), one that is down keeps its passes so far (at

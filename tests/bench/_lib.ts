@@ -191,7 +191,9 @@ export class Child {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      // A benchmarked daemon keeps its state in memory: it never writes the
+      // host's /var/lib/vpp-maglev (other children ignore the variable).
+      env: { NO_COLOR: "1", MAGLEV_STATE_FILE: "" },
     }).spawn();
     this.pid = this.process.pid;
     let resolveFirst: (s: string) => void = () => {};

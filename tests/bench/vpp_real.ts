@@ -261,7 +261,8 @@ class DaemonProc {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      // In memory: a benchmark never writes the host's /var/lib/vpp-maglev.
+      env: { NO_COLOR: "1", MAGLEV_STATE_FILE: "" },
     }).spawn();
     this.#pumps = [
       this.#pump(this.child.stderr),

@@ -192,7 +192,7 @@ Deno.test("ctl: one-shot commands against a daemon", async (t) => {
     assert.equal(r.code, 2);
     assert.equal(
       r.stderr,
-      'error: unknown word "shw" at position 1; expected one of: show, set, sync, watch, config, help, quit, exit\n',
+      'error: unknown word "shw" at position 1; expected one of: show, set, sync, adopt, watch, config, help, quit, exit\n',
     );
   });
 

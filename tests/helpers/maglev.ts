@@ -58,6 +58,16 @@ export class MaglevProcess {
     main = MAIN,
     spawn?: { exe: string; cwd?: string; clearEnv?: boolean },
   ) {
+    // A daemon never touches the host's /var/lib/vpp-maglev: each gets a
+    // state file of its own unless the test chose one.
+    let stateDir: string | undefined;
+    if (
+      args[0] === "daemon" && !args.some((a) => a.startsWith("--state-file")) &&
+      !args.some((a) => ["--check", "--help", "--version"].includes(a))
+    ) {
+      stateDir = Deno.makeTempDirSync({ prefix: "maglev-state-" });
+      args = [...args, "--state-file", `${stateDir}/state.json`];
+    }
     this.child = new Deno.Command(spawn?.exe ?? Deno.execPath(), {
       args: spawn ? args : ["run", "-A", main, ...args],
       cwd: spawn?.cwd,
@@ -70,6 +80,12 @@ export class MaglevProcess {
     this.#stdout = new Response(this.child.stdout).text();
     void this.#pump();
     this.exited = this.child.status;
+    if (stateDir) {
+      const dir = stateDir;
+      void this.exited.then(() =>
+        Deno.remove(dir, { recursive: true }).catch(() => {})
+      );
+    }
   }
 
   async #pump(): Promise<void> {

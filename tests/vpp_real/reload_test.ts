@@ -193,3 +193,93 @@ Deno.test({
     );
   },
 });
+
+/** hc-a's block of the fixture config rewritten by `fn`. */
+function editCheckA(config: string, fn: (block: string) => string): string {
+  const start = config.indexOf("    hc-a:\n");
+  const end = config.indexOf("    hc-b:\n");
+  if (start < 0 || end < start) throw new Error("no hc-a block");
+  return config.slice(0, start) + fn(config.slice(start, end)) +
+    config.slice(end);
+}
+
+Deno.test({
+  name:
+    "real VPP: a reload that changes an up backend's probe type or address keeps it serving until its first verdict (sampled every 50 ms)",
+  ignore: VPP === undefined,
+  async fn() {
+    await using vpp = await RealVpp.start();
+    await using d = await startProgrammed(vpp);
+    // The new home of backend a, for the address change.
+    const moved = "127.0.3.9";
+    await using server = Deno.serve(
+      { hostname: moved, port: 0, onListen() {} },
+      () => new Response("OK"),
+    );
+    const seen: Record<string, number>[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      for (let i = 0; sampling && i < 600; i++) {
+        const w = weightsIn(await vpp.vips());
+        if (w) seen.push(w);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const released = () =>
+      d.process.records.filter((r) =>
+        r.msg === "backend-hold-released" && r.backend === "a"
+      ).length;
+    try {
+      await waitFor("samples before", () => seen.length >= 5 || undefined);
+      // 1. http → tcp on the same address.
+      const tcp = editCheckA(
+        await Deno.readTextFile(d.configPath),
+        (b) =>
+          b.replace("type: http", "type: tcp").replace(/ *params:.*\n/, ""),
+      );
+      await reload(d, tcp);
+      await waitFor(
+        "a's first tcp verdict",
+        () => released() >= 1 || undefined,
+        10_000,
+      );
+      let n = seen.length;
+      await waitFor("samples after", () => seen.length >= n + 5 || undefined);
+      // 2. A new address, probed on the new server's port.
+      const addr = tcp.replace(`address: ${A},`, `address: ${moved},`);
+      const newAddr = editCheckA(
+        addr,
+        (b) => b.replace(/port: \d+/, `port: ${server.addr.port}`),
+      );
+      await reload(d, newAddr);
+      await waitFor(
+        "a's first verdict at its new address",
+        () => released() >= 2 || undefined,
+        10_000,
+      );
+      await vpp.waitVips(
+        "a served from its new address only",
+        (vs) => sameWeights(weightsIn(vs), { [moved]: 100, [B]: 100, [C]: 0 }),
+      );
+      n = seen.length;
+      await waitFor("samples after", () => seen.length >= n + 3 || undefined);
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    // At every read a served from one of its addresses, at full weight.
+    const gaps = seen.filter((w) => (w[A] ?? 0) < 100 && (w[moved] ?? 0) < 100);
+    assert.deepEqual(
+      gaps.slice(0, 3),
+      [],
+      `${gaps.length} of ${seen.length} reads without a`,
+    );
+    const resets = d.process.records.filter((r) =>
+      r.msg === "backend-reset-by-reload"
+    );
+    assert.equal(resets.length, 2);
+    assert.ok(
+      resets.every((r) => r.vppWeight === "kept until its first verdict"),
+    );
+  },
+});

@@ -105,7 +105,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "real VPP: changes made with vppctl are repaired at the next sync",
+  name:
+    "real VPP: changes made with vppctl are repaired at the next sync; a VIP made by hand is left alone until adopted",
   ignore: VPP === undefined,
   async fn() {
     await using vpp = await RealVpp.start();
@@ -138,15 +139,53 @@ Deno.test({
       (vs) => sameWeights(weightsIn(vs), want),
     );
 
-    // A gre4 VIP nobody configured: maglev owns those, a full sync removes it.
+    // A gre4 VIP nobody configured, made by hand: not maglev's. Periodic
+    // full syncs leave it alone and say so once; once adopted, it goes.
     assert.match(
       await vpp.ctl(
         "lb vip 203.0.113.9/32 protocol tcp port 8080 encap gre4 new_len 1024",
       ),
       /^lb_vip_add ok \d+\s*$/,
     );
+    await d.process.waitForRecord(
+      (r) => r.msg === "vpp-vip-foreign" && r.vip === "203.0.113.9/32 6 8080",
+      "the foreign VIP logged by a periodic sync",
+      20_000,
+    );
+    const { client, close } = connectMaglev(d.grpcAddr);
+    try {
+      // Full syncs on request too: nothing to do, the VIP stays.
+      for (let i = 0; i < 2; i++) {
+        assert.deepEqual((await client.syncVPPLBState({})).operations, []);
+      }
+      assert.ok(
+        (await vpp.vips()).some((v) => v.prefix === "203.0.113.9/32"),
+        "a VIP maglev did not create survives its full syncs",
+      );
+      assert.equal(
+        d.process.records.filter((r) => r.msg === "vpp-vip-foreign").length,
+        1,
+        "logged once",
+      );
+      const st = await client.getVPPLBState({});
+      const shown = st.vips.find((v) => v.prefix === "203.0.113.9/32");
+      assert.equal(shown?.managed, false, "shown as not maglev's");
+      assert.equal(
+        st.vips.find((v) => v.prefix === WEB)?.managed,
+        true,
+        "web's VIP is maglev's",
+      );
+      const r = await client.adoptVPPLBVIP({
+        prefix: "203.0.113.9",
+        protocol: "tcp",
+        port: 8080,
+      });
+      assert.equal(r.adopted, true);
+    } finally {
+      close();
+    }
     const vips = await vpp.waitVips(
-      "the foreign VIP removed",
+      "the adopted VIP removed",
       (vs) => !vs.some((v) => v.prefix === "203.0.113.9/32"),
     );
     assert.ok(sameWeights(weightsIn(vips), want), describeVips(vips));

@@ -18,6 +18,8 @@ import { CheckerError } from "../checker.ts";
 import { vipOf } from "../../dataplane/desired.ts";
 import { describeOp } from "../../dataplane/diff.ts";
 import { vipId } from "../../vpp/validate.ts";
+import type { VipKey } from "../../vpp/types.ts";
+import { parsePrefix } from "../../config/address.ts";
 import { VppNotAvailable } from "../vpp.ts";
 import type { Daemon } from "../daemon.ts";
 import type { DaemonEvent } from "../events.ts";
@@ -308,6 +310,7 @@ export function createMaglevService(
               srcIpSticky: v.srcIpSticky,
               flowTableLength: v.flowTableLength,
               frontend: feByVip.get(id) ?? "",
+              managed: vpp.owns(v),
               ases: (asesByVip.get(id) ?? []).map((a) => ({
                 address: a.address,
                 weight: a.weight,
@@ -343,6 +346,11 @@ export function createMaglevService(
           ],
         };
       });
+    },
+    adoptVPPLBVIP(req) {
+      const vpp = vppOf();
+      const vip = adoptedVip(req.prefix, req.protocol, req.port);
+      return vppCall(() => ({ adopted: vpp.adopt(vip) }));
     },
     getVPPLBCounters() {
       const vpp = vppOf();
@@ -582,5 +590,40 @@ export function watchFilter(
     logLevel: level as LogLevel,
     backend: none || req.backend,
     frontend: none || req.frontend,
+  };
+}
+
+/** The VIP an AdoptVPPLBVIP request names, or INVALID_ARGUMENT saying what is wrong. */
+function adoptedVip(prefix: string, protocol: string, port: number): VipKey {
+  let p;
+  try {
+    p = parsePrefix(prefix.trim());
+  } catch (e) {
+    throw new ConnectError(
+      e instanceof Error ? e.message : String(e),
+      Code.InvalidArgument,
+    );
+  }
+  const proto = ({ tcp: 6, udp: 17, any: 255 } as const)[
+    protocol.trim().toLowerCase() as "tcp" | "udp" | "any"
+  ];
+  if (proto === undefined) {
+    throw new ConnectError(
+      `protocol must be tcp, udp or any, not "${protocol}"`,
+      Code.InvalidArgument,
+    );
+  }
+  if (proto === 255 ? port !== 0 : port < 1 || port > 65535) {
+    throw new ConnectError(
+      proto === 255
+        ? `an "any" VIP covers every port: give port 0, not ${port}`
+        : `port must be 1..65535 for ${protocol}, not ${port}`,
+      Code.InvalidArgument,
+    );
+  }
+  return {
+    prefix: `${p.network}/${p.prefixLength}`,
+    protocol: proto,
+    port,
   };
 }
