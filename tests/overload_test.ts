@@ -8,66 +8,14 @@ import assert from "node:assert/strict";
 import { freePort, MaglevProcess, MAIN } from "./helpers/maglev.ts";
 import { tempDir } from "./helpers/tmp.ts";
 import { waitFor } from "./helpers/wait.ts";
+import {
+  busyLoops,
+  listeners,
+  overloadConfig,
+  sumMetric,
+} from "./helpers/overload.ts";
 
 const BACKENDS = 30;
-
-/** Loopback listeners that accept and close: every tcp probe passes. */
-function listeners(n: number) {
-  // One loopback address each: a frontend's backends have distinct ones.
-  const ls = Array.from(
-    { length: n },
-    (_, i) => Deno.listen({ hostname: `127.0.4.${i + 1}`, port: 0 }),
-  );
-  const loops = ls.map(async (l) => {
-    try {
-      for await (const c of l) c.close();
-    } catch {
-      // closed
-    }
-  });
-  return {
-    ports: ls.map((l) => (l.addr as Deno.NetAddr).port),
-    async close() {
-      for (const l of ls) l.close();
-      await Promise.all(loops);
-    },
-  };
-}
-
-function config(ports: readonly number[]): string {
-  const checks = ports.map((p, i) =>
-    `    hc${i}: { type: tcp, port: ${p}, interval: 100ms, fast-interval: 100ms, down-interval: 100ms, timeout: 40ms, rise: 1, fall: 1 }`
-  ).join("\n");
-  const backends = ports.map((_, i) =>
-    `    b${i}: { address: 127.0.4.${i + 1}, healthcheck: hc${i} }`
-  ).join("\n");
-  const members = ports.map((_, i) => `            b${i}: {}`).join("\n");
-  return `maglev:
-  healthchecks:
-${checks}
-  backends:
-${backends}
-  frontends:
-    web:
-      address: 192.0.2.1
-      port: 80
-      pools:
-        - name: p
-          backends:
-${members}
-`;
-}
-
-/** The sum of a counter family in Prometheus text. */
-function sum(text: string, name: string): number {
-  let total = 0;
-  for (const line of text.split("\n")) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
-      total += Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-  }
-  return total;
-}
 
 Deno.test({
   name:
@@ -76,7 +24,7 @@ Deno.test({
     await using tmp = await tempDir("maglev-overload-");
     const be = listeners(BACKENDS);
     const cfg = `${tmp.path}/maglev.yaml`;
-    await Deno.writeTextFile(cfg, config(be.ports));
+    await Deno.writeTextFile(cfg, overloadConfig(be.ports));
     const metrics = `127.0.0.1:${freePort()}`;
     const daemon = MaglevProcess.exec("taskset", [
       "-c",
@@ -98,7 +46,7 @@ Deno.test({
       "--state-file",
       "",
     ]);
-    const busy: Deno.ChildProcess[] = [];
+    let busy: ReturnType<typeof busyLoops> | undefined;
     try {
       const ups = () =>
         daemon.records.filter((r) =>
@@ -113,32 +61,14 @@ Deno.test({
       });
       const settled = daemon.records.length;
       // Four busy loops at a higher priority on the daemon's CPU.
-      for (let i = 0; i < 4; i++) {
-        busy.push(
-          new Deno.Command("taskset", {
-            args: [
-              "-c",
-              "0",
-              "nice",
-              "-n",
-              "-10",
-              "sh",
-              "-c",
-              "while :; do :; done",
-            ],
-            stdin: "null",
-            stdout: "null",
-            stderr: "null",
-          }).spawn(),
-        );
-      }
+      busy = busyLoops(4, 0);
       const scrape = async () =>
         await (await fetch(`http://${metrics}/metrics`)).text();
       // Overloaded for real: the checker saw its own timeouts (bounded).
       const discarded = await waitFor(
         "probes discarded under load",
         async () => {
-          const n = sum(await scrape(), "maglev_probe_discarded_total");
+          const n = sumMetric(await scrape(), "maglev_probe_discarded_total");
           return n >= 10 ? n : undefined;
         },
         30_000,
@@ -154,14 +84,7 @@ Deno.test({
       );
       console.log(`${discarded} probes discarded, no transition`);
     } finally {
-      for (const b of busy) {
-        try {
-          b.kill("SIGKILL");
-        } catch {
-          // gone
-        }
-        await b.status;
-      }
+      await busy?.stop();
       await daemon.stop("SIGTERM");
       await be.close();
     }
