@@ -235,3 +235,93 @@ Deno.test("daemon: SIGINT also exits cleanly, and a bad config refuses to start"
   assert.equal(r.code, 2);
   assert.match(r.stderr, /not starting: .* has semantic errors/);
 });
+
+Deno.test("daemon: a corrupt state file is logged and replaced; a pause survives a restart; an unwritable one is one warning", async () => {
+  await using tmp = await tempDir("maglev-test-");
+  const cfg = await tempConfig(tmp, configFor(freePort()));
+  const state = `${tmp.path}/state.json`;
+  await Deno.writeTextFile(state, '{"version": 1, "backends": {');
+  const grpcAddr = `127.0.0.1:${freePort()}`;
+  let p = startDaemonProcess(cfg, { grpcAddr, extra: ["--state-file", state] });
+  try {
+    const corrupt = await p.waitForRecord(
+      (r) => r.msg === "state-file-corrupt",
+      "the corrupt file reported",
+    );
+    assert.equal(corrupt.level, "error");
+    assert.match(String(corrupt.error), /not valid JSON/);
+    await p.waitForRecord((r) => r.msg === "ready", "ready despite it");
+    const r = await runMaglev([
+      "ctl",
+      "--server",
+      grpcAddr,
+      "set",
+      "backend",
+      "one",
+      "pause",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    // Written before the API answered.
+    const saved = JSON.parse(await Deno.readTextFile(state));
+    assert.equal(saved.backends.one.admin.state, "paused");
+  } finally {
+    await p.stop("SIGTERM");
+  }
+  p = startDaemonProcess(cfg, { grpcAddr, extra: ["--state-file", state] });
+  try {
+    const restored = await p.waitForRecord(
+      (r) => r.msg === "state-restored",
+      "the pause restored",
+    );
+    assert.equal(restored.paused, 1);
+    const r = await runMaglev([
+      "ctl",
+      "--server",
+      grpcAddr,
+      "--output",
+      "json",
+      "show",
+      "backend",
+      "one",
+    ]);
+    assert.equal(JSON.parse(r.stdout).state, "paused");
+  } finally {
+    await p.stop("SIGTERM");
+  }
+  // A directory that does not exist: the daemon runs, and says why once.
+  p = startDaemonProcess(cfg, {
+    grpcAddr,
+    extra: ["--state-file", `${tmp.path}/missing/state.json`],
+  });
+  try {
+    await p.waitForRecord((r) => r.msg === "ready", "ready");
+    await runMaglev([
+      "ctl",
+      "--server",
+      grpcAddr,
+      "set",
+      "backend",
+      "one",
+      "pause",
+    ]);
+    await runMaglev([
+      "ctl",
+      "--server",
+      grpcAddr,
+      "set",
+      "backend",
+      "one",
+      "resume",
+    ]);
+    await p.waitForRecord(
+      (r) => r.msg === "state-file-unwritable",
+      "the warning",
+    );
+    assert.equal(
+      p.records.filter((r) => r.msg === "state-file-unwritable").length,
+      1,
+    );
+  } finally {
+    await p.stop("SIGTERM");
+  }
+});
