@@ -242,6 +242,8 @@ Deno.test("daemon: a corrupt state file is logged and replaced; a pause survives
   const state = `${tmp.path}/state.json`;
   await Deno.writeTextFile(state, '{"version": 1, "backends": {');
   const grpcAddr = `127.0.0.1:${freePort()}`;
+  const ctl = (...args: string[]) =>
+    runMaglev(["ctl", "--server", grpcAddr, ...args]);
   let p = startDaemonProcess(cfg, { grpcAddr, extra: ["--state-file", state] });
   try {
     const corrupt = await p.waitForRecord(
@@ -251,15 +253,7 @@ Deno.test("daemon: a corrupt state file is logged and replaced; a pause survives
     assert.equal(corrupt.level, "error");
     assert.match(String(corrupt.error), /not valid JSON/);
     await p.waitForRecord((r) => r.msg === "ready", "ready despite it");
-    const r = await runMaglev([
-      "ctl",
-      "--server",
-      grpcAddr,
-      "set",
-      "backend",
-      "one",
-      "pause",
-    ]);
+    const r = await ctl("set", "backend", "one", "pause");
     assert.equal(r.code, 0, r.stderr);
     // Written before the API answered.
     const saved = JSON.parse(await Deno.readTextFile(state));
@@ -274,16 +268,7 @@ Deno.test("daemon: a corrupt state file is logged and replaced; a pause survives
       "the pause restored",
     );
     assert.equal(restored.paused, 1);
-    const r = await runMaglev([
-      "ctl",
-      "--server",
-      grpcAddr,
-      "--output",
-      "json",
-      "show",
-      "backend",
-      "one",
-    ]);
+    const r = await ctl("--output", "json", "show", "backend", "one");
     assert.equal(JSON.parse(r.stdout).state, "paused");
   } finally {
     await p.stop("SIGTERM");

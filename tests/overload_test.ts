@@ -12,6 +12,7 @@ import {
   busyLoops,
   listeners,
   overloadConfig,
+  pinnedDaemon,
   sumMetric,
 } from "./helpers/overload.ts";
 
@@ -26,26 +27,7 @@ Deno.test({
     const cfg = `${tmp.path}/maglev.yaml`;
     await Deno.writeTextFile(cfg, overloadConfig(be.ports));
     const metrics = `127.0.0.1:${freePort()}`;
-    const daemon = MaglevProcess.exec("taskset", [
-      "-c",
-      "0",
-      Deno.execPath(),
-      "run",
-      "-A",
-      MAIN,
-      "daemon",
-      "--config",
-      cfg,
-      "--vpp=false",
-      "--grpc-addr",
-      `127.0.0.1:${freePort()}`,
-      "--metrics-addr",
-      metrics,
-      "--log-format",
-      "json",
-      "--state-file",
-      "",
-    ]);
+    const daemon = pinnedDaemon(cfg, metrics, ["--vpp=false"]);
     let busy: ReturnType<typeof busyLoops> | undefined;
     try {
       const ups = () =>

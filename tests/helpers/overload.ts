@@ -3,6 +3,7 @@
  * probe, a config with aggressive timing, and busy loops pinned to the
  * daemon's CPU at a higher priority.
  */
+import { freePort, MaglevProcess, MAIN } from "./maglev.ts";
 
 /** Loopback listeners that accept and close, one address each (127.0.4.x). */
 export function listeners(n: number) {
@@ -55,6 +56,37 @@ ${backends}
           backends:
 ${members}
 `;
+}
+
+/**
+ * `maglev daemon` from the source tree pinned to CPU 0 (with taskset), JSON
+ * logs, state in memory, plus `flags`.
+ */
+export function pinnedDaemon(
+  config: string,
+  metricsAddr: string,
+  flags: readonly string[] = [],
+): MaglevProcess {
+  return MaglevProcess.exec("taskset", [
+    "-c",
+    "0",
+    Deno.execPath(),
+    "run",
+    "-A",
+    MAIN,
+    "daemon",
+    "--config",
+    config,
+    "--grpc-addr",
+    `127.0.0.1:${freePort()}`,
+    "--metrics-addr",
+    metricsAddr,
+    "--log-format",
+    "json",
+    "--state-file",
+    "",
+    ...flags,
+  ]);
 }
 
 /** `n` busy loops on CPU `cpu` at nice -10 (above the daemon's 0). */

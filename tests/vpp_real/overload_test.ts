@@ -9,6 +9,7 @@ import {
   busyLoops,
   listeners,
   overloadConfig,
+  pinnedDaemon,
   sumMetric,
 } from "../helpers/overload.ts";
 import { liveWeights, RealVpp, VPP } from "../helpers/realvpp.ts";
@@ -48,26 +49,7 @@ Deno.test({
       ),
     );
     const metrics = `127.0.0.1:${freePort()}`;
-    const daemon = MaglevProcess.exec("taskset", [
-      "-c",
-      "0",
-      Deno.execPath(),
-      "run",
-      "-A",
-      MAIN,
-      "daemon",
-      "--config",
-      cfg,
-      ...vpp.daemonFlags(),
-      "--grpc-addr",
-      `127.0.0.1:${freePort()}`,
-      "--metrics-addr",
-      metrics,
-      "--log-format",
-      "json",
-      "--state-file",
-      "",
-    ]);
+    const daemon = pinnedDaemon(cfg, metrics, vpp.daemonFlags());
     let busy: ReturnType<typeof busyLoops> | undefined;
     const seen: Record<string, number>[] = [];
     let sampling = false;

@@ -11,7 +11,15 @@ import type { DaemonFixture } from "../helpers/fixture.ts";
 import { MaglevProcess } from "../helpers/maglev.ts";
 import { liveWeights, RealVpp, VPP } from "../helpers/realvpp.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { A, B, C, sameWeights, startOn, WEB, weightsIn } from "./_helpers.ts";
+import {
+  A,
+  B,
+  C,
+  sameWeights,
+  startProgrammed,
+  WEB,
+  weightsIn,
+} from "./_helpers.ts";
 
 /** The daemon of `d` again, on the same config, sockets and state file. */
 function restart(d: DaemonFixture, vpp: RealVpp, state: string): MaglevProcess {
@@ -76,14 +84,9 @@ Deno.test({
     const state = `${dir}/state.json`;
     let second: MaglevProcess | undefined;
     try {
-      await using first = await startOn(vpp, {
+      await using first = await startProgrammed(vpp, {
         flags: ["--state-file", state],
       });
-      await vpp.waitVips(
-        "web programmed",
-        (vs) => sameWeights(weightsIn(vs), { [A]: 100, [B]: 100, [C]: 0 }),
-        15_000,
-      );
       const api = connectMaglev(first.grpcAddr);
       try {
         await api.client.pauseBackend({ name: "a" });
@@ -208,14 +211,9 @@ Deno.test({
     const state = `${dir}/state.json`;
     let current: MaglevProcess | undefined;
     try {
-      await using first = await startOn(vpp, {
+      await using first = await startProgrammed(vpp, {
         flags: ["--state-file", state],
       });
-      await vpp.waitVips(
-        "web programmed",
-        (vs) => sameWeights(weightsIn(vs), { [A]: 100, [B]: 100, [C]: 0 }),
-        15_000,
-      );
       current = first.process;
       const seen: string[] = [];
       for (let i = 0; i < 3; i++) {
