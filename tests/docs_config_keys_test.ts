@@ -116,6 +116,7 @@ const SAMPLES: Record<string, Json> = {
     protocol: "udp",
     "src-ip-sticky": true,
     "flush-on-down": false,
+    "min-healthy": "50%",
   },
 };
 

@@ -46,6 +46,14 @@ function alsoUsedBy(p: ProposedAction): string {
 /** Says in plain words what confirming the action does to traffic. */
 export function describeAction(p: ProposedAction): string {
   const r = p.request;
+  if (r.action === "confirm-guard") {
+    const held = p.frontend.guard?.heldBackends ?? [];
+    return `Let the failures through in frontend ${r.frontend}: ` +
+      `${held.join(", ") || "the held backends"} lose the weight the ` +
+      `guard kept for ${held.length === 1 ? "it" : "them"} and get what ` +
+      `their health checks say (0 while down); new flows go to the ` +
+      `backends that are up. The guard rearms from there.`;
+  }
   const name = r.backend;
   switch (r.action) {
     case "pause":
@@ -81,5 +89,11 @@ export function describeAction(p: ProposedAction): string {
 
 /** Short button caption for an action. */
 export function actionLabel(a: ActionRequest["action"]): string {
+  if (a === "confirm-guard") return "Confirm failures";
   return a === "set-weight" ? "Set weight" : a[0].toUpperCase() + a.slice(1);
+}
+
+/** What an action is about, for the dialog's title. */
+export function actionTarget(r: ActionRequest): string {
+  return r.action === "confirm-guard" ? `in ${r.frontend}` : r.backend;
 }

@@ -34,6 +34,16 @@ export interface FrontendJson {
   state?: string;
   activePool?: string;
   encap?: string;
+  guard?: GuardJson;
+}
+
+/** FrontendGuard: the min-healthy guard. */
+export interface GuardJson {
+  minHealthy?: number;
+  tripped?: boolean;
+  trippedAtNs?: string;
+  share?: number;
+  heldBackends?: string[];
 }
 
 /** TransitionInfo. */

@@ -84,6 +84,7 @@ export function parseFrontend(r: Reader, e: Entry): RawFrontend | undefined {
     port?: Field<number>;
     srcIpSticky?: Field<boolean>;
     flushOnDown?: Field<boolean>;
+    minHealthy?: Field<string>;
     pools?: Field<readonly RawPool[]>;
   } = {};
   for (const f of r.known(entries, FRONTEND_KEYS)) {
@@ -105,6 +106,9 @@ export function parseFrontend(r: Reader, e: Entry): RawFrontend | undefined {
         break;
       case "flush-on-down":
         out.flushOnDown = r.bool(f);
+        break;
+      case "min-healthy":
+        out.minHealthy = r.string(f);
         break;
       case "pools":
         out.pools = parsePools(r, f);

@@ -94,6 +94,7 @@ export interface RawFrontend extends Where {
   readonly port?: Field<number>;
   readonly srcIpSticky?: Field<boolean>;
   readonly flushOnDown?: Field<boolean>;
+  readonly minHealthy?: Field<string>;
   /** Absent when the key is missing. */
   readonly pools?: Field<readonly RawPool[]>;
 }

@@ -74,8 +74,25 @@ export function buildFrontend(
     port: port(c, f, protocol),
     srcIpSticky: f.srcIpSticky?.value ?? DEFAULTS.srcIpSticky,
     flushOnDown: f.flushOnDown?.value ?? DEFAULTS.flushOnDown,
+    ...minHealthy(c, f),
     pools: pools.pools,
   };
+}
+
+/** `min-healthy: N%` (1..100) as a share; absent: no guard. */
+function minHealthy(c: Checker, f: RawFrontend): { minHealthy?: number } {
+  const field = f.minHealthy;
+  if (field === undefined) return {};
+  const m = /^\s*(\d{1,3})\s*%\s*$/.exec(field.value);
+  const n = m ? Number(m[1]) : NaN;
+  if (!(n >= 1 && n <= 100)) {
+    c.fail(
+      field,
+      `min-healthy must be a percentage from 1% to 100% of the frontend's weight, e.g. min-healthy: 50%, not "${field.value}" (leave it out for no guard)`,
+    );
+    return {};
+  }
+  return { minHealthy: n / 100 };
 }
 
 function port(c: Checker, f: RawFrontend, protocol: Protocol): number {

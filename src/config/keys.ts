@@ -43,6 +43,7 @@ export const CONFIG_KEY_TABLE: Readonly<Record<string, readonly string[]>> = {
     "port",
     "src-ip-sticky",
     "flush-on-down",
+    "min-healthy",
     "pools",
   ],
   "maglev.frontends.<name>.pools[]": ["name", "backends"],

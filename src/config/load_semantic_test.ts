@@ -1,7 +1,13 @@
 /** One test per semantic-stage rule: kind, path, line:col and message substance. */
 import assert from "node:assert/strict";
 import { parseConfigText } from "./load.ts";
-import { expectError, expectErrors, loadOk, NO_VPP } from "./_testdata.ts";
+import {
+  expectError,
+  expectErrors,
+  loadOk,
+  MINIMAL,
+  NO_VPP,
+} from "./_testdata.ts";
 
 const semantic = "semantic" as const;
 
@@ -1090,4 +1096,24 @@ ${extra}`,
       pools: [{ name: p, backends: { a: {} } }]
 `);
   assert.equal(r.ok, true, "same prefix, other port, same family is fine");
+});
+
+Deno.test("semantic: min-healthy is a percentage from 1% to 100%", () => {
+  const with_ = (v: string) =>
+    MINIMAL.replace(
+      "      port: 80\n      pools:",
+      `      port: 80\n      min-healthy: ${v}\n      pools:`,
+    );
+  assert.equal(loadOk(with_("50%")).frontends.get("web")?.minHealthy, 0.5);
+  assert.equal(loadOk(with_('"100 %"')).frontends.get("web")?.minHealthy, 1);
+  assert.equal(loadOk(MINIMAL).frontends.get("web")?.minHealthy, undefined);
+  for (const bad of ["0%", "101%", "half", '"50"']) {
+    expectError(with_(bad), {
+      kind: semantic,
+      path: "maglev.frontends.web.min-healthy",
+      line: 18,
+      col: 20,
+      message: /min-healthy must be a percentage from 1% to 100%/,
+    });
+  }
 });

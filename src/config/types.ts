@@ -91,6 +91,13 @@ export interface FrontendConfig {
   readonly port: number;
   readonly srcIpSticky: boolean;
   readonly flushOnDown: boolean;
+  /**
+   * The mass-failure guard (`min-healthy: 50%`) as a share in (0, 1]: when
+   * a sudden wave of failures would leave less of the frontend's weight up,
+   * the last good weights are kept until an operator confirms. Undefined:
+   * off.
+   */
+  readonly minHealthy?: number;
   readonly pools: readonly PoolConfig[];
 }
 

@@ -368,6 +368,13 @@ async function run(
         }`,
       );
     }
+    case "confirm-guard": {
+      const r = await client.confirmFrontendGuard({ name: a.frontend }, opts);
+      if (json) return print(jsonText(FrontendInfoSchema, r));
+      return print(
+        `frontend ${r.name}: guard confirmed; weights follow the health checks again`,
+      );
+    }
     case "set-weight": {
       const r = await client.setFrontendPoolBackendWeight({
         frontend: a.frontend,

@@ -333,6 +333,7 @@ Deno.test("listCommands: the whole tree as the spec writes it", () => {
     "show vpp lb state",
     "show vpp lb counters",
     "set backend <name> pause|resume|enable|disable",
+    "set frontend <name> guard confirm",
     "set frontend <name> pool <pool> backend <name> weight <0-100>",
     "sync vpp lb state [<frontend>] [dry-run]",
     "adopt vpp lb vip <prefix> <protocol> <port>",

@@ -265,6 +265,25 @@ export function renderFrontend(style: Style, f: FrontendInfo): string {
     ["src-ip-sticky", yesNo(f.srcIpSticky)],
     ["flush-on-down", yesNo(f.flushOnDown)],
   );
+  if (f.guard) {
+    const pct = (x: number) => `${Math.round(x * 100)}%`;
+    pairs.push([
+      "guard",
+      f.guard.tripped
+        ? paint(
+          style,
+          "red",
+          `HOLDING ${
+            f.guard.heldBackends.join(", ")
+          } at their last good weights (the wave would have left ${
+            pct(f.guard.share)
+          }, min-healthy ${
+            pct(f.guard.minHealthy)
+          }); confirm with: set frontend ${f.name} guard confirm`,
+        )
+        : `min-healthy ${pct(f.guard.minHealthy)}`,
+    ]);
+  }
   const parts = [keyValues(style, pairs)];
   let overridden = false;
   for (const p of f.pools) {

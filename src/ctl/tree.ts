@@ -32,6 +32,7 @@ export type Action =
   | "adopt-vpp-lb-vip"
   | "set-backend"
   | "set-weight"
+  | "confirm-guard"
   | "watch-events"
   | "config-check"
   | "config-reload"
@@ -256,40 +257,51 @@ const SET = kw("set", "operator actions", {
     }),
     kw("frontend", "change a frontend at run time", {
       children: [frontendName({
-        children: [kw("pool", "a pool of the frontend", {
-          children: [{
-            kind: "dynamic",
-            label: "<pool>",
-            key: "pool",
-            help: "pool name",
-            complete: (names, args) =>
-              args.frontend ? names.pools(args.frontend) : Promise.resolve([]),
-            children: [kw("backend", "a backend of the pool", {
-              children: [{
-                kind: "dynamic",
-                label: "<name>",
-                key: "backend",
-                help: "backend name",
-                complete: (names, args) =>
-                  args.frontend && args.pool
-                    ? names.poolBackends(args.frontend, args.pool)
-                    : Promise.resolve([]),
-                children: [kw("weight", "set its weight", {
-                  children: [{
-                    kind: "value",
-                    label: "<0-100>",
-                    key: "weight",
-                    help: "weight 0..100 (0 drains it)",
-                    validate: intValidator("weight", 0, 100),
-                    action: "set-weight",
-                    summary:
-                      "set a pool member's weight at run time (survives reloads)",
-                  }],
-                })],
-              }],
+        children: [
+          kw("guard", "its mass-failure guard (min-healthy)", {
+            children: [kw("confirm", "accept the failures it holds back", {
+              action: "confirm-guard",
+              summary:
+                "let the weights a tripped min-healthy guard holds go to what the checks say",
             })],
-          }],
-        })],
+          }),
+          kw("pool", "a pool of the frontend", {
+            children: [{
+              kind: "dynamic",
+              label: "<pool>",
+              key: "pool",
+              help: "pool name",
+              complete: (names, args) =>
+                args.frontend
+                  ? names.pools(args.frontend)
+                  : Promise.resolve([]),
+              children: [kw("backend", "a backend of the pool", {
+                children: [{
+                  kind: "dynamic",
+                  label: "<name>",
+                  key: "backend",
+                  help: "backend name",
+                  complete: (names, args) =>
+                    args.frontend && args.pool
+                      ? names.poolBackends(args.frontend, args.pool)
+                      : Promise.resolve([]),
+                  children: [kw("weight", "set its weight", {
+                    children: [{
+                      kind: "value",
+                      label: "<0-100>",
+                      key: "weight",
+                      help: "weight 0..100 (0 drains it)",
+                      validate: intValidator("weight", 0, 100),
+                      action: "set-weight",
+                      summary:
+                        "set a pool member's weight at run time (survives reloads)",
+                    }],
+                  })],
+                }],
+              })],
+            }],
+          }),
+        ],
       })],
     }),
   ],

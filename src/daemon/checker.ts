@@ -20,7 +20,9 @@ import { BackendHealth, HealthActionError } from "../health/backend.ts";
 import {
   evaluateFrontend,
   type FrontendEvaluation,
+  type MemberWeight,
 } from "../health/frontend.ts";
+import { FrontendGuard, type GuardTrip } from "../health/guard.ts";
 import { initialProbeDelay, nextProbeDelay } from "../health/schedule.ts";
 import type { FrontendState, Transition } from "../health/types.ts";
 import { failureCode } from "../probe/deadline.ts";
@@ -138,6 +140,8 @@ export interface BackendStatus {
 export interface FrontendStatus {
   readonly config: FrontendConfig;
   readonly evaluation: FrontendEvaluation;
+  /** Its mass-failure guard (min-healthy), when it has one. */
+  readonly guard?: { readonly minHealthy: number; readonly trip?: GuardTrip };
 }
 
 /** What a reload changed, for the log and the ReloadConfig reply. */
@@ -232,6 +236,8 @@ export class Checker {
   #stretch = 1;
   #loadTimer: ReturnType<typeof setInterval> | undefined;
   readonly #stretchListeners = new Set<(factor: number) => void>();
+  /** Mass-failure guards of the frontends with min-healthy. */
+  readonly #guards = new Map<string, FrontendGuard>();
   #effective = new Map<string, FrontendConfig>();
   #evaluations = new Map<string, FrontendEvaluation>();
   /** backend → frontends that reference it. */
@@ -398,7 +404,12 @@ export class Checker {
     const config = this.#effective.get(name);
     const evaluation = this.#evaluations.get(name);
     if (!config || !evaluation) return undefined;
-    return { config, evaluation };
+    const g = this.#guards.get(name);
+    return {
+      config,
+      evaluation,
+      ...(g ? { guard: { minHealthy: g.minHealthy, trip: g.trip } } : {}),
+    };
   }
 
   /** Every frontend in config order. */
@@ -1009,6 +1020,22 @@ export class Checker {
       }
     }
     this.#effective = order;
+    // A guard per frontend with min-healthy; kept across reloads that keep
+    // its settings, so a reload does not forget a wave in progress.
+    for (const name of [...this.#guards.keys()]) {
+      if (!this.#effective.has(name)) this.#guards.delete(name);
+    }
+    for (const fe of this.#effective.values()) {
+      const window = this.#guardWindow(fe);
+      const g = this.#guards.get(fe.name);
+      if (fe.minHealthy === undefined) {
+        this.#guards.delete(fe.name);
+      } else if (
+        !g || g.minHealthy !== fe.minHealthy || g.windowMs !== window
+      ) {
+        this.#guards.set(fe.name, new FrontendGuard(fe.minHealthy, window));
+      }
+    }
     for (const name of this.#effective.keys()) {
       if (initial) {
         this.#evaluations.set(name, this.#evaluate(name));
@@ -1020,7 +1047,85 @@ export class Checker {
 
   #evaluate(name: string): FrontendEvaluation {
     const fe = this.#effective.get(name) as FrontendConfig;
-    return evaluateFrontend(fe, (b) => this.#runners.get(b)?.health);
+    const raw = evaluateFrontend(fe, (b) => this.#runners.get(b)?.health);
+    const g = this.#guards.get(name);
+    if (!g) return raw;
+    const u = g.update(raw, this.#now(), (m) => this.#goneForSure(m));
+    if (u.event === "tripped") {
+      const t = g.trip!;
+      this.#log.warn("frontend-guard-tripped", {
+        frontend: name,
+        sharePct: Math.round(t.share * 100),
+        minHealthyPct: Math.round(g.minHealthy * 100),
+        held: t.held,
+        meaning: `a sudden wave of failures would leave ${
+          Math.round(t.share * 100)
+        }% of the frontend's weight (min-healthy ${
+          Math.round(g.minHealthy * 100)
+        }%): the last good weights stay until the backends recover or an operator confirms (maglev ctl set frontend ${name} guard confirm)`,
+      });
+    } else if (u.event === "cleared") {
+      this.#log.info("frontend-guard-cleared", { frontend: name });
+    }
+    return u.evaluation;
+  }
+
+  /**
+   * Whether a member leaves even while its frontend's guard holds: taken
+   * out (disabled, removed), or failing with an answer from the backend (a
+   * refusal, a bad status) rather than a timeout.
+   */
+  #goneForSure(m: MemberWeight): boolean {
+    if (m.state === "disabled" || m.state === "removed") return true;
+    const last = this.#runners.get(m.backend)?.health.lastResult;
+    return last !== undefined && !last.ok && !TIMEOUTS.has(last.code);
+  }
+
+  /** A guard's window: the slowest probe interval among the frontend's backends. */
+  #guardWindow(fe: FrontendConfig): number {
+    let ms = 1000;
+    for (const p of fe.pools) {
+      for (const m of p.members) {
+        const r = this.#runners.get(m.backend);
+        if (r) ms = Math.max(ms, r.check.intervalMs);
+      }
+    }
+    return ms;
+  }
+
+  /**
+   * An operator accepts a frontend's current state while its guard holds:
+   * the held weights go, the guard rearms from here.
+   */
+  confirmGuard(frontend: string): FrontendStatus {
+    const g = this.#guards.get(frontend);
+    if (!this.#effective.has(frontend)) {
+      throw new CheckerError(
+        "not-found",
+        `no frontend "${frontend}" (see: show frontends)`,
+      );
+    }
+    if (!g?.trip) {
+      throw new CheckerError(
+        "failed-precondition",
+        g
+          ? `the guard of frontend "${frontend}" holds nothing: there is nothing to confirm`
+          : `frontend "${frontend}" has no guard (min-healthy is not set)`,
+      );
+    }
+    const fe = this.#effective.get(frontend) as FrontendConfig;
+    g.confirm(
+      evaluateFrontend(fe, (b) => this.#runners.get(b)?.health),
+      this.#now(),
+    );
+    this.#log.info("frontend-guard-confirmed", { frontend });
+    this.#reevaluate(frontend);
+    return this.frontend(frontend) as FrontendStatus;
+  }
+
+  /** The guard of a frontend, when it has one (min-healthy). */
+  guard(frontend: string): FrontendGuard | undefined {
+    return this.#guards.get(frontend);
   }
 
   #reevaluate(name: string): void {

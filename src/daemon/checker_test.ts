@@ -52,6 +52,8 @@ class ScriptedProber implements Prober {
   /** Addresses whose next probes wait until released. */
   held = new Map<string, (() => void)[]>();
   hold = new Set<string>();
+  /** Addresses whose failures are timeouts rather than refusals. */
+  timeouts = new Set<string>();
 
   async probe(target: ProbeTarget): Promise<ProbeResult> {
     this.calls.set(target.address, (this.calls.get(target.address) ?? 0) + 1);
@@ -63,6 +65,9 @@ class ScriptedProber implements Prober {
       });
     }
     const ok = this.verdict.get(target.address) ?? true;
+    if (!ok && this.timeouts.has(target.address)) {
+      return { ok, code: "L4TOUT", text: "timeout", durationMs: 20 };
+    }
     return {
       ok,
       code: ok ? "L4OK" : "L4CON",
@@ -516,6 +521,73 @@ Deno.test("checker: an overloaded loop stretches every interval, and says so; it
     assert.deepEqual(seen, stretches);
   } finally {
     off();
+    checker.stop();
+  }
+});
+
+const GUARDED = `
+  healthchecks:
+    hc:
+      type: tcp
+      port: 80
+      interval: 30ms
+      fast-interval: 10ms
+      down-interval: 30ms
+      timeout: 20ms
+      rise: 1
+      fall: 1
+  backends:
+    a: { address: 10.0.0.1, healthcheck: hc }
+    b: { address: 10.0.0.2, healthcheck: hc }
+    c: { address: 10.0.0.3, healthcheck: hc }
+    d: { address: 10.0.0.4, healthcheck: hc }
+  frontends:
+    web:
+      address: 192.0.2.1
+      port: 80
+      min-healthy: 50%
+      pools:
+        - name: primary
+          backends: { a: {}, b: {}, c: {}, d: {} }
+`;
+
+Deno.test("checker: min-healthy holds the last good weights through a wave of timeouts; a refusal still goes; an operator confirms", async () => {
+  const { prober, checker } = setup(GUARDED);
+  const weights = () =>
+    Object.fromEntries(
+      checker.frontend("web")!.evaluation.members.map((m) => [
+        m.backend,
+        m.effectiveWeight,
+      ]),
+    );
+  checker.start();
+  try {
+    await until(
+      () => Object.values(weights()).every((w) => w === 100),
+      "all up",
+    );
+    assert.throws(() => checker.confirmGuard("web"), /holds nothing/);
+    // a, b, c time out together; c is refused instead.
+    for (const a of ["10.0.0.1", "10.0.0.2", "10.0.0.3"]) {
+      prober.verdict.set(a, false);
+    }
+    prober.timeouts.add("10.0.0.1");
+    prober.timeouts.add("10.0.0.2");
+    await until(
+      () =>
+        ["a", "b", "c"].every((b) =>
+          checker.backend(b)?.health.state === "down"
+        ),
+      "a, b, c down",
+    );
+    assert.ok(checker.guard("web")?.trip, "tripped");
+    assert.deepEqual(weights(), { a: 100, b: 100, c: 0, d: 100 });
+    // The operator accepts the failure: the held weights go.
+    checker.confirmGuard("web");
+    assert.equal(checker.guard("web")?.trip, undefined);
+    assert.deepEqual(weights(), { a: 0, b: 0, c: 0, d: 100 });
+    assert.throws(() => checker.confirmGuard("nope"), /no frontend "nope"/);
+  } finally {
     checker.stop();
   }
 });

@@ -73,6 +73,20 @@ export class DaemonMetrics implements ProbeObserver {
         }
       },
     });
+    new Gauge({
+      name: "maglev_frontend_guard_tripped",
+      help:
+        "1 while a frontend's mass-failure guard (min-healthy) holds its last good weights, else 0; only frontends with a guard.",
+      labelNames: ["frontend"],
+      registers,
+      collect() {
+        this.reset();
+        for (const f of frontends()) {
+          if (!f.guard) continue;
+          this.set({ frontend: f.config.name }, f.guard.trip ? 1 : 0);
+        }
+      },
+    });
     this.#lag = new Histogram({
       name: "maglev_probe_schedule_lag_seconds",
       help:

@@ -361,8 +361,13 @@ export function schedulerProgress(
 /** STATUS= text: "probing 12 backends, 10 up" (+ how many are not probed). */
 export function statusSummary(
   backends: readonly Pick<BackendView, "health">[],
+  stretch = 1,
 ): string {
   if (backends.length === 0) return "no backends configured";
+  // Said first: `systemctl status` cuts long lines.
+  const overloaded = stretch > 1
+    ? `overloaded: probe intervals ×${stretch}; `
+    : "";
   let probing = 0;
   let up = 0;
   for (const b of backends) {
@@ -370,7 +375,8 @@ export function statusSummary(
     if (b.health.state === "up") up++;
   }
   const idle = backends.length - probing;
-  return `probing ${probing} backend${probing === 1 ? "" : "s"}, ${up} up` +
+  return overloaded +
+    `probing ${probing} backend${probing === 1 ? "" : "s"}, ${up} up` +
     (idle > 0 ? `, ${idle} paused or disabled` : "");
 }
 

@@ -169,6 +169,15 @@ Deno.test("schedulerProgress and statusSummary read the checker's view", () => {
   );
   assert.equal(statusSummary([backend("up", true)]), "probing 1 backend, 1 up");
   assert.equal(statusSummary([]), "no backends configured");
+  // An overloaded checker says so first.
+  assert.equal(
+    statusSummary([backend("up", true)], 2.25),
+    "overloaded: probe intervals ×2.25; probing 1 backend, 1 up",
+  );
+  assert.equal(
+    statusSummary([backend("up", true)], 1),
+    "probing 1 backend, 1 up",
+  );
 });
 
 /** A watchdog on a fake clock and a scheduler the test moves by hand. */

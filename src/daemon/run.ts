@@ -178,11 +178,8 @@ export async function runDaemon(
   // operator looks after `systemctl reload` (or `maglev ctl config reload`).
   let reloadNote = "";
   const summary = () =>
-    statusSummary(daemon.checker.backends()) + reloadNote + (
-      daemon.checker.stretch > 1
-        ? `; overloaded: probe intervals ×${daemon.checker.stretch}`
-        : ""
-    );
+    statusSummary(daemon.checker.backends(), daemon.checker.stretch) +
+    reloadNote;
   const onHup = () => {
     log.info("reload-requested", { signal: "SIGHUP" });
     notifier.reloading();

@@ -88,6 +88,14 @@ export function parseAction(body: unknown): ActionRequest | string {
   const b = body as Record<string, unknown>;
   const str = (k: string) => typeof b[k] === "string" && b[k] !== "";
   if (!str("scope")) return "scope is required";
+  if (b.action === "confirm-guard") {
+    if (!str("frontend")) return "frontend is required";
+    return {
+      scope: b.scope as string,
+      action: "confirm-guard",
+      frontend: b.frontend as string,
+    };
+  }
   if (!str("backend")) return "backend is required";
   switch (b.action) {
     case "pause":
@@ -116,7 +124,7 @@ export function parseAction(body: unknown): ActionRequest | string {
       };
     }
     default:
-      return "action must be pause, resume, enable, disable or set-weight";
+      return "action must be pause, resume, enable, disable, set-weight or confirm-guard";
   }
 }
 
@@ -211,6 +219,12 @@ export function createHandler(
           result = pj(
             BackendInfoSchema,
             await c.disableBackend({ name: a.backend }, opts),
+          );
+          break;
+        case "confirm-guard":
+          result = pj(
+            FrontendInfoSchema,
+            await c.confirmFrontendGuard({ name: a.frontend }, opts),
           );
           break;
         case "set-weight":

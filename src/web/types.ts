@@ -107,4 +107,10 @@ export type ActionRequest =
     readonly pool: string;
     readonly backend: string;
     readonly weight: number;
+  }
+  | {
+    readonly scope: string;
+    /** Accept what a frontend's tripped min-healthy guard holds back. */
+    readonly action: "confirm-guard";
+    readonly frontend: string;
   };

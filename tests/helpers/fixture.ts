@@ -12,6 +12,8 @@ export interface FakeBackend {
   readonly address: string;
   readonly port: number;
   healthy: boolean;
+  /** Hold every request unanswered (the probe times out) while true. */
+  hang: boolean;
 }
 
 /** A daemon plus its backends. */
@@ -77,6 +79,8 @@ export interface FixtureOptions {
   readonly fall?: number;
   /** Every probe setting at once; replaces `interval` and `fall`. */
   readonly probe?: ProbeTiming;
+  /** `min-healthy` of the frontend (e.g. "60%"); none by default. */
+  readonly minHealthy?: string;
   /**
    * Program VPP through this libvppapiclient.so (the stand-in), with these
    * env vars for it; otherwise the daemon runs with --vpp=false.
@@ -104,15 +108,30 @@ export async function startDaemon(
   opts: FixtureOptions = {},
 ): Promise<DaemonFixture> {
   const names = opts.backends ?? ["a", "b", "c"];
+  /** Set at close: hanging requests answer, so the servers can shut down. */
+  let released = false;
   const backends = new Map<string, FakeBackend>();
   const servers: Deno.HttpServer[] = [];
   for (const [i, name] of names.entries()) {
     const address = `127.0.3.${i + 1}`;
-    const b: FakeBackend = { name, address, port: 0, healthy: true };
+    const b: FakeBackend = {
+      name,
+      address,
+      port: 0,
+      healthy: true,
+      hang: false,
+    };
     const server = Deno.serve(
       { hostname: address, port: 0, onListen() {} },
-      () =>
-        b.healthy ? new Response("OK") : new Response("sick", { status: 503 }),
+      async () => {
+        // A hanging backend answers only once released (or at close).
+        while (b.hang && !released) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return b.healthy
+          ? new Response("OK")
+          : new Response("sick", { status: 503 });
+      },
     );
     (b as { port: number }).port = server.addr.port;
     servers.push(server);
@@ -176,7 +195,7 @@ ${
       address: 192.0.2.1
       protocol: tcp
       port: 80
-      pools:
+${opts.minHealthy ? `      min-healthy: ${opts.minHealthy}\n` : ""}      pools:
         - name: primary
           backends:
 ${primary}
@@ -207,6 +226,7 @@ ${backup}`
     ...(opts.flags ?? []),
   ], opts.vpp?.env ?? {});
   const close = async () => {
+    released = true;
     await process.stop("SIGTERM");
     await Promise.all(servers.map((s) => s.shutdown()));
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -237,3 +237,93 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "browser: a tripped min-healthy guard is a banner; an admin confirms the failures through the dialog",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using one = await startDaemon({ minHealthy: "60%" });
+    const { web, base } = startWebProcess([one.grpcAddr], {
+      MAGLEV_WEB_USER: "ops",
+      MAGLEV_WEB_PASSWORD: "s3cret",
+    });
+    const browser = await launchBrowser();
+    const { client, close } = connectMaglev(one.grpcAddr);
+    try {
+      await web.waitForRecord((r) => r.msg === "ready", "web ready");
+      const ctx = await browser.newContext({
+        httpCredentials: { username: "ops", password: "s3cret" },
+      });
+      const page = await ctx.newPage();
+      await page.goto(`${base}/admin/`);
+      const effective = async () =>
+        Object.fromEntries(
+          (await client.getFrontend({ name: "web" })).pools.flatMap((p) =>
+            p.backends.map((b) => [b.name, b.effectiveWeight])
+          ),
+        );
+      await waitFor(
+        "a and b serving",
+        async () => {
+          const w = await effective();
+          return w.a === 100 && w.b === 100 ? true : undefined;
+        },
+        15_000,
+      );
+      // a and b stop answering at once: timeouts, not refusals.
+      one.backends.get("a")!.hang = true;
+      one.backends.get("b")!.hang = true;
+      const banner = page.locator(
+        `[data-frontend="web"] [data-guard="tripped"]`,
+      );
+      await banner.waitFor({ timeout: 20_000 });
+      // One goes down first, then the other: the banner follows.
+      const text = await waitFor(
+        "the banner holding a and b",
+        async () => {
+          const t = await banner.textContent() ?? "";
+          return t.includes("holding a, b") ? t : undefined;
+        },
+        10_000,
+      );
+      assert.match(
+        text,
+        /Mass-failure guard holding a, b at their last good weights/,
+      );
+      assert.match(text, /min-healthy 60%/);
+      // Held in the daemon too: down by their checks, serving by the guard.
+      const held = await client.getFrontend({ name: "web" });
+      assert.equal(held.guard?.tripped, true);
+      assert.deepEqual(held.guard?.heldBackends, ["a", "b"]);
+      assert.deepEqual(await effective(), { a: 100, b: 100, c: 0 });
+
+      await banner.locator(`[data-action="confirm-guard"]`).click();
+      const dialog = page.locator("dialog.confirm[open]");
+      await dialog.waitFor();
+      assert.match(
+        await dialog.locator("#confirm-text").textContent() ?? "",
+        /^Let the failures through in frontend web: a, b lose the weight/,
+      );
+      await dialog.locator("button[type=submit]").click();
+      await banner.waitFor({ state: "detached", timeout: 10_000 });
+      await waitFor(
+        "a and b out, c serving",
+        async () => {
+          const w = await effective();
+          return w.a === 0 && w.b === 0 && w.c === 100 ? true : undefined;
+        },
+      );
+      assert.equal(
+        (await client.getFrontend({ name: "web" })).guard?.tripped,
+        false,
+      );
+      await ctx.close();
+    } finally {
+      close();
+      await browser.close();
+      await web.stop("SIGTERM");
+    }
+  },
+});

@@ -3,6 +3,7 @@ import { signal } from "@preact/signals";
 import { useEffect, useRef, useState } from "preact/hooks";
 import {
   actionLabel,
+  actionTarget,
   describeAction,
   type ProposedAction,
 } from "../actions.ts";
@@ -72,7 +73,7 @@ export function ConfirmDialog() {
         }}
       >
         <h2 id="confirm-title">
-          {actionLabel(req.action)} {req.backend}?
+          {actionLabel(req.action)} {actionTarget(req)}?
         </h2>
         {req.action === "set-weight" && (
           <p>

@@ -3,7 +3,8 @@ import { signal } from "@preact/signals";
 import { getCookie, setCookie } from "../cookies.ts";
 import { frontendHealth, vipLabel } from "../format.ts";
 import type { FrontendJson } from "../proto.ts";
-import type { ScopeView } from "../store.ts";
+import { admin, type ScopeView } from "../store.ts";
+import { propose } from "./ConfirmDialog.tsx";
 import { HealthIcon, StateBadge } from "./Badges.tsx";
 import { Flash } from "./Flash.tsx";
 import { PoolTable } from "./PoolTable.tsx";
@@ -31,6 +32,49 @@ function readZippy(): Record<string, boolean> {
 function toggle(key: string, open: boolean): void {
   zippy.value = { ...zippy.value, [key]: open };
   setCookie(ZIPPY_COOKIE, JSON.stringify(zippy.value));
+}
+
+/**
+ * The alarm of a tripped min-healthy guard: which backends it holds at their
+ * last good weights, and (admin page) the button to let the failures
+ * through. Shown in the open card; the card's head keeps its usual badges.
+ */
+function GuardBanner(props: { view: ScopeView; f: FrontendJson }) {
+  const { view, f } = props;
+  const g = f.guard!;
+  const pct = (x: number | undefined) => `${Math.round((x ?? 0) * 100)}%`;
+  const held = g.heldBackends ?? [];
+  return (
+    <div class="guard-banner" role="alert" data-guard="tripped">
+      <strong>Mass-failure guard holding</strong>{" "}
+      {held.join(", ") || "backends"}{" "}
+      at their last good weights: the failures would have left {pct(g.share)}
+      {" "}
+      of the frontend's weight (min-healthy {pct(g.minHealthy)}).
+      {admin.value && (
+        <button
+          type="button"
+          class="primary"
+          data-action="confirm-guard"
+          onClick={() =>
+            propose({
+              request: {
+                scope: view.scope.id,
+                action: "confirm-guard",
+                frontend: f.name ?? "",
+              },
+              frontend: f,
+              // No pool or backend: the guard is the frontend's.
+              pool: {},
+              backend: undefined,
+              currentWeight: 0,
+            })}
+        >
+          Confirm failures
+        </button>
+      )}
+    </div>
+  );
 }
 
 /** A frontend (VIP) as a collapsible card holding its pools. */
@@ -64,6 +108,7 @@ export function FrontendCard(props: { view: ScopeView; f: FrontendJson }) {
       </h3>
       {open && (
         <div id={bodyId} class="card-body">
+          {f.guard?.tripped && <GuardBanner view={view} f={f} />}
           {f.description && <p class="desc">{f.description}</p>}
           <p class="meta">
             active pool: <strong>{f.activePool || "none"}</strong>

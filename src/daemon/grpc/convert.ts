@@ -95,6 +95,17 @@ export function frontendInfo(
     state: e.state,
     activePool: active ?? "",
     encap: f.config.backendFamily === 6 ? "gre6" : "gre4",
+    ...(f.guard
+      ? {
+        guard: {
+          minHealthy: f.guard.minHealthy,
+          tripped: f.guard.trip !== undefined,
+          trippedAtNs: f.guard.trip ? msToNs(f.guard.trip.atMs) : 0n,
+          share: f.guard.trip?.share ?? 1,
+          heldBackends: [...f.guard.trip?.held ?? []],
+        },
+      }
+      : {}),
     pools: f.config.pools.map((p, poolIndex) => ({
       name: p.name,
       backends: e.members.filter((m) => m.poolIndex === poolIndex).map((m) => {

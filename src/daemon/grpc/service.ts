@@ -237,6 +237,10 @@ export function createMaglevService(
       );
       return frontendMsg(req.frontend);
     },
+    confirmFrontendGuard(req) {
+      guard(() => checker.confirmGuard(requireName(req.name, "frontend")));
+      return frontendMsg(req.name);
+    },
     async checkConfig() {
       const r = await daemon.check();
       return r.ok ? { ok: true } : { ok: false, ...splitErrors(r.errors) };

@@ -37,7 +37,7 @@ import type { Message } from "@bufbuild/protobuf";
  */
 export const file_maglev_v1_maglev: GenFile = /*@__PURE__*/
   fileDesc(
-    "ChZtYWdsZXYvdjEvbWFnbGV2LnByb3RvEgZtYWdsZXYiEwoRR2V0VmVyc2lvblJlcXVlc3QiQgoLVmVyc2lvbkluZm8SDwoHdmVyc2lvbhgBIAEoCRIOCgZjb21taXQYAiABKAkSEgoKYnVpbGRfZGF0ZRgDIAEoCSIWChRMaXN0RnJvbnRlbmRzUmVxdWVzdCJAChVMaXN0RnJvbnRlbmRzUmVzcG9uc2USJwoJZnJvbnRlbmRzGAEgAygLMhQubWFnbGV2LkZyb250ZW5kSW5mbyIiChJHZXRGcm9udGVuZFJlcXVlc3QSDAoEbmFtZRgBIAEoCSLkAQoMRnJvbnRlbmRJbmZvEgwKBG5hbWUYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIQCghwcm90b2NvbBgDIAEoCRIMCgRwb3J0GAQgASgNEh8KBXBvb2xzGAUgAygLMhAubWFnbGV2LlBvb2xJbmZvEhMKC2Rlc2NyaXB0aW9uGAYgASgJEhUKDXNyY19pcF9zdGlja3kYByABKAgSFQoNZmx1c2hfb25fZG93bhgIIAEoCBINCgVzdGF0ZRgJIAEoCRITCgthY3RpdmVfcG9vbBgKIAEoCRINCgVlbmNhcBgLIAEoCSJDCghQb29sSW5mbxIMCgRuYW1lGAEgASgJEikKCGJhY2tlbmRzGAIgAygLMhcubWFnbGV2LlBvb2xCYWNrZW5kSW5mbyKCAQoPUG9vbEJhY2tlbmRJbmZvEgwKBG5hbWUYASABKAkSDgoGd2VpZ2h0GAIgASgNEhgKEGVmZmVjdGl2ZV93ZWlnaHQYAyABKA0SDQoFc3RhdGUYBCABKAkSDQoFZmx1c2gYBSABKAgSGQoRd2VpZ2h0X292ZXJyaWRkZW4YBiABKAgiUwoQU2V0V2VpZ2h0UmVxdWVzdBIQCghmcm9udGVuZBgBIAEoCRIMCgRwb29sGAIgASgJEg8KB2JhY2tlbmQYAyABKAkSDgoGd2VpZ2h0GAQgASgNIhUKE0xpc3RCYWNrZW5kc1JlcXVlc3QiPQoUTGlzdEJhY2tlbmRzUmVzcG9uc2USJQoIYmFja2VuZHMYASADKAsyEy5tYWdsZXYuQmFja2VuZEluZm8iIQoRR2V0QmFja2VuZFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIeCg5CYWNrZW5kUmVxdWVzdBIMCgRuYW1lGAEgASgJIqgCCgtCYWNrZW5kSW5mbxIMCgRuYW1lGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDQoFc3RhdGUYAyABKAkSDwoHZW5hYmxlZBgEIAEoCBITCgtoZWFsdGhjaGVjaxgFIAEoCRIWCg5oZWFsdGhfY291bnRlchgGIAEoDRIMCgRyaXNlGAcgASgNEgwKBGZhbGwYCCABKA0SKwoKbGFzdF9wcm9iZRgJIAEoCzIXLm1hZ2xldi5Qcm9iZVJlc3VsdEluZm8SKwoLdHJhbnNpdGlvbnMYCiADKAsyFi5tYWdsZXYuVHJhbnNpdGlvbkluZm8SEwoLcGF1c2VkX2Zyb20YCyABKAkSDwoHcHJvYmluZxgMIAEoCBIRCglmcm9udGVuZHMYDSADKAkiTQoPUHJvYmVSZXN1bHRJbmZvEgoKAm9rGAEgASgIEgwKBGNvZGUYAiABKAkSDAoEdGV4dBgDIAEoCRISCgphdF91bml4X25zGAQgASgDIlwKDlRyYW5zaXRpb25JbmZvEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSEgoKYXRfdW5peF9ucxgDIAEoAxIMCgRjb2RlGAQgASgJEg4KBnJlYXNvbhgFIAEoCSIZChdMaXN0SGVhbHRoQ2hlY2tzUmVxdWVzdCJJChhMaXN0SGVhbHRoQ2hlY2tzUmVzcG9uc2USLQoMaGVhbHRoY2hlY2tzGAEgAygLMhcubWFnbGV2LkhlYWx0aENoZWNrSW5mbyIlChVHZXRIZWFsdGhDaGVja1JlcXVlc3QSDAoEbmFtZRgBIAEoCSLiAgoPSGVhbHRoQ2hlY2tJbmZvEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIMCgRwb3J0GAMgASgNEhMKC2ludGVydmFsX21zGAQgASgNEhgKEGZhc3RfaW50ZXJ2YWxfbXMYBSABKA0SGAoQZG93bl9pbnRlcnZhbF9tcxgGIAEoDRISCgp0aW1lb3V0X21zGAcgASgNEgwKBHJpc2UYCCABKA0SDAoEZmFsbBgJIAEoDRIMCgRwYXRoGAogASgJEgwKBGhvc3QYCyABKAkSDgoGbWV0aG9kGAwgASgJEhUKDXJlc3BvbnNlX2NvZGUYDSABKAkSFwoPcmVzcG9uc2VfcmVnZXhwGA4gASgJEgsKA3RscxgPIAEoCBITCgtzZXJ2ZXJfbmFtZRgQIAEoCRIcChRpbnNlY3VyZV9za2lwX3ZlcmlmeRgRIAEoCBIQCghiYWNrZW5kcxgSIAMoCSJRCgxXYXRjaFJlcXVlc3QSCwoDbG9nGAEgASgIEhEKCWxvZ19sZXZlbBgCIAEoCRIPCgdiYWNrZW5kGAMgASgIEhAKCGZyb250ZW5kGAQgASgIIpIBCgVFdmVudBIfCgNsb2cYASABKAsyEC5tYWdsZXYuTG9nRXZlbnRIABInCgdiYWNrZW5kGAIgASgLMhQubWFnbGV2LkJhY2tlbmRFdmVudEgAEikKCGZyb250ZW5kGAMgASgLMhUubWFnbGV2LkZyb250ZW5kRXZlbnRIABILCgNzZXEYCiABKARCBwoFZXZlbnQilAEKCExvZ0V2ZW50EhIKCmF0X3VuaXhfbnMYASABKAMSDQoFbGV2ZWwYAiABKAkSCwoDbXNnGAMgASgJEioKBWF0dHJzGAQgAygLMhsubWFnbGV2LkxvZ0V2ZW50LkF0dHJzRW50cnkaLAoKQXR0cnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIm4KDEJhY2tlbmRFdmVudBIPCgdiYWNrZW5kGAEgASgJEioKCnRyYW5zaXRpb24YAiABKAsyFi5tYWdsZXYuVHJhbnNpdGlvbkluZm8SIQoEaW5mbxgDIAEoCzITLm1hZ2xldi5CYWNrZW5kSW5mbyJzCg1Gcm9udGVuZEV2ZW50EhAKCGZyb250ZW5kGAEgASgJEgwKBGZyb20YAiABKAkSCgoCdG8YAyABKAkSEgoKYXRfdW5peF9ucxgEIAEoAxIiCgRpbmZvGAUgASgLMhQubWFnbGV2LkZyb250ZW5kSW5mbyIUChJDaGVja0NvbmZpZ1JlcXVlc3QiZwoPQ29uZmlnRXJyb3JJbmZvEgwKBGtpbmQYASABKAkSDAoEZmlsZRgCIAEoCRIMCgRsaW5lGAMgASgNEgsKA2NvbBgEIAEoDRIMCgRwYXRoGAUgASgJEg8KB21lc3NhZ2UYBiABKAkidwoTQ2hlY2tDb25maWdSZXNwb25zZRIKCgJvaxgBIAEoCBITCgtwYXJzZV9lcnJvchgCIAEoCRIWCg5zZW1hbnRpY19lcnJvchgDIAEoCRInCgZlcnJvcnMYBCADKAsyFy5tYWdsZXYuQ29uZmlnRXJyb3JJbmZvIhUKE1JlbG9hZENvbmZpZ1JlcXVlc3QilAIKFFJlbG9hZENvbmZpZ1Jlc3BvbnNlEgoKAm9rGAEgASgIEhMKC3BhcnNlX2Vycm9yGAIgASgJEhYKDnNlbWFudGljX2Vycm9yGAMgASgJEicKBmVycm9ycxgEIAMoCzIXLm1hZ2xldi5Db25maWdFcnJvckluZm8SFgoOYmFja2VuZHNfYWRkZWQYBSADKAkSGAoQYmFja2VuZHNfcmVtb3ZlZBgGIAMoCRIYChBiYWNrZW5kc19jaGFuZ2VkGAcgAygJEhoKEmJhY2tlbmRzX3VuY2hhbmdlZBgIIAEoDRIXCg9mcm9udGVuZHNfYWRkZWQYCSADKAkSGQoRZnJvbnRlbmRzX3JlbW92ZWQYCiADKAkiEwoRR2V0VlBQSW5mb1JlcXVlc3QilAEKB1ZQUEluZm8SEQoJY29ubmVjdGVkGAEgASgIEg8KB3ZlcnNpb24YAiABKAkSEgoKYnVpbGRfZGF0ZRgDIAEoCRIXCg9idWlsZF9kaXJlY3RvcnkYBCABKAkSCwoDcGlkGAUgASgNEhMKC2Jvb3R0aW1lX25zGAYgASgDEhYKDmNvbm5lY3R0aW1lX25zGAcgASgDIhYKFEdldFZQUExCU3RhdGVSZXF1ZXN0InYKCVZQUExCQ29uZhIYChBpcHY0X3NyY19hZGRyZXNzGAEgASgJEhgKEGlwdjZfc3JjX2FkZHJlc3MYAiABKAkSHwoXc3RpY2t5X2J1Y2tldHNfcGVyX2NvcmUYAyABKA0SFAoMZmxvd190aW1lb3V0GAQgASgNIkwKB1ZQUExCQVMSDwoHYWRkcmVzcxgBIAEoCRIOCgZ3ZWlnaHQYAiABKA0SDwoHYnVja2V0cxgDIAEoDRIPCgdiYWNrZW5kGAQgASgJIr0BCghWUFBMQlZJUBIOCgZwcmVmaXgYASABKAkSEAoIcHJvdG9jb2wYAiABKAkSDAoEcG9ydBgDIAEoDRINCgVlbmNhcBgEIAEoCRIVCg1zcmNfaXBfc3RpY2t5GAUgASgIEhkKEWZsb3dfdGFibGVfbGVuZ3RoGAYgASgNEh0KBGFzZXMYByADKAsyDy5tYWdsZXYuVlBQTEJBUxIQCghmcm9udGVuZBgIIAEoCRIPCgdtYW5hZ2VkGAkgASgIIk0KClZQUExCU3RhdGUSHwoEY29uZhgBIAEoCzIRLm1hZ2xldi5WUFBMQkNvbmYSHgoEdmlwcxgCIAMoCzIQLm1hZ2xldi5WUFBMQlZJUCI6ChVTeW5jVlBQTEJTdGF0ZVJlcXVlc3QSEAoIZnJvbnRlbmQYASABKAkSDwoHZHJ5X3J1bhgCIAEoCCI9ChZTeW5jVlBQTEJTdGF0ZVJlc3BvbnNlEhIKCm9wZXJhdGlvbnMYASADKAkSDwoHZHJ5X3J1bhgCIAEoCCJGChRBZG9wdFZQUExCVklQUmVxdWVzdBIOCgZwcmVmaXgYASABKAkSEAoIcHJvdG9jb2wYAiABKAkSDAoEcG9ydBgDIAEoDSIoChVBZG9wdFZQUExCVklQUmVzcG9uc2USDwoHYWRvcHRlZBgBIAEoCCIZChdHZXRWUFBMQkNvdW50ZXJzUmVxdWVzdCK+AQoLVklQQ291bnRlcnMSEAoIZnJvbnRlbmQYASABKAkSDgoGcHJlZml4GAIgASgJEhAKCHByb3RvY29sGAMgASgJEgwKBHBvcnQYBCABKA0SDAoEbmV4dBgFIAEoBBINCgVmaXJzdBgGIAEoBBIRCgl1bnRyYWNrZWQYByABKAQSEQoJbm9fc2VydmVyGAggASgEEhUKDXJvdXRlX3BhY2tldHMYCSABKAQSEwoLcm91dGVfYnl0ZXMYCiABKAQiRgoNVlBQTEJDb3VudGVycxIhCgR2aXBzGAEgAygLMhMubWFnbGV2LlZJUENvdW50ZXJzEhIKCmF0X3VuaXhfbnMYAiABKAMy+AoKBk1hZ2xldhI8CgpHZXRWZXJzaW9uEhkubWFnbGV2LkdldFZlcnNpb25SZXF1ZXN0GhMubWFnbGV2LlZlcnNpb25JbmZvEkwKDUxpc3RGcm9udGVuZHMSHC5tYWdsZXYuTGlzdEZyb250ZW5kc1JlcXVlc3QaHS5tYWdsZXYuTGlzdEZyb250ZW5kc1Jlc3BvbnNlEj8KC0dldEZyb250ZW5kEhoubWFnbGV2LkdldEZyb250ZW5kUmVxdWVzdBoULm1hZ2xldi5Gcm9udGVuZEluZm8SSQoMTGlzdEJhY2tlbmRzEhsubWFnbGV2Lkxpc3RCYWNrZW5kc1JlcXVlc3QaHC5tYWdsZXYuTGlzdEJhY2tlbmRzUmVzcG9uc2USPAoKR2V0QmFja2VuZBIZLm1hZ2xldi5HZXRCYWNrZW5kUmVxdWVzdBoTLm1hZ2xldi5CYWNrZW5kSW5mbxJVChBMaXN0SGVhbHRoQ2hlY2tzEh8ubWFnbGV2Lkxpc3RIZWFsdGhDaGVja3NSZXF1ZXN0GiAubWFnbGV2Lkxpc3RIZWFsdGhDaGVja3NSZXNwb25zZRJICg5HZXRIZWFsdGhDaGVjaxIdLm1hZ2xldi5HZXRIZWFsdGhDaGVja1JlcXVlc3QaFy5tYWdsZXYuSGVhbHRoQ2hlY2tJbmZvEjsKDFBhdXNlQmFja2VuZBIWLm1hZ2xldi5CYWNrZW5kUmVxdWVzdBoTLm1hZ2xldi5CYWNrZW5kSW5mbxI8Cg1SZXN1bWVCYWNrZW5kEhYubWFnbGV2LkJhY2tlbmRSZXF1ZXN0GhMubWFnbGV2LkJhY2tlbmRJbmZvEjwKDUVuYWJsZUJhY2tlbmQSFi5tYWdsZXYuQmFja2VuZFJlcXVlc3QaEy5tYWdsZXYuQmFja2VuZEluZm8SPQoORGlzYWJsZUJhY2tlbmQSFi5tYWdsZXYuQmFja2VuZFJlcXVlc3QaEy5tYWdsZXYuQmFja2VuZEluZm8STgocU2V0RnJvbnRlbmRQb29sQmFja2VuZFdlaWdodBIYLm1hZ2xldi5TZXRXZWlnaHRSZXF1ZXN0GhQubWFnbGV2LkZyb250ZW5kSW5mbxI0CgtXYXRjaEV2ZW50cxIULm1hZ2xldi5XYXRjaFJlcXVlc3QaDS5tYWdsZXYuRXZlbnQwARJGCgtDaGVja0NvbmZpZxIaLm1hZ2xldi5DaGVja0NvbmZpZ1JlcXVlc3QaGy5tYWdsZXYuQ2hlY2tDb25maWdSZXNwb25zZRJJCgxSZWxvYWRDb25maWcSGy5tYWdsZXYuUmVsb2FkQ29uZmlnUmVxdWVzdBocLm1hZ2xldi5SZWxvYWRDb25maWdSZXNwb25zZRI4CgpHZXRWUFBJbmZvEhkubWFnbGV2LkdldFZQUEluZm9SZXF1ZXN0Gg8ubWFnbGV2LlZQUEluZm8SQQoNR2V0VlBQTEJTdGF0ZRIcLm1hZ2xldi5HZXRWUFBMQlN0YXRlUmVxdWVzdBoSLm1hZ2xldi5WUFBMQlN0YXRlEk8KDlN5bmNWUFBMQlN0YXRlEh0ubWFnbGV2LlN5bmNWUFBMQlN0YXRlUmVxdWVzdBoeLm1hZ2xldi5TeW5jVlBQTEJTdGF0ZVJlc3BvbnNlEkoKEEdldFZQUExCQ291bnRlcnMSHy5tYWdsZXYuR2V0VlBQTEJDb3VudGVyc1JlcXVlc3QaFS5tYWdsZXYuVlBQTEJDb3VudGVycxJMCg1BZG9wdFZQUExCVklQEhwubWFnbGV2LkFkb3B0VlBQTEJWSVBSZXF1ZXN0Gh0ubWFnbGV2LkFkb3B0VlBQTEJWSVBSZXNwb25zZWIGcHJvdG8z",
+    "ChZtYWdsZXYvdjEvbWFnbGV2LnByb3RvEgZtYWdsZXYiEwoRR2V0VmVyc2lvblJlcXVlc3QiQgoLVmVyc2lvbkluZm8SDwoHdmVyc2lvbhgBIAEoCRIOCgZjb21taXQYAiABKAkSEgoKYnVpbGRfZGF0ZRgDIAEoCSIWChRMaXN0RnJvbnRlbmRzUmVxdWVzdCJAChVMaXN0RnJvbnRlbmRzUmVzcG9uc2USJwoJZnJvbnRlbmRzGAEgAygLMhQubWFnbGV2LkZyb250ZW5kSW5mbyIiChJHZXRGcm9udGVuZFJlcXVlc3QSDAoEbmFtZRgBIAEoCSKKAgoMRnJvbnRlbmRJbmZvEgwKBG5hbWUYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIQCghwcm90b2NvbBgDIAEoCRIMCgRwb3J0GAQgASgNEh8KBXBvb2xzGAUgAygLMhAubWFnbGV2LlBvb2xJbmZvEhMKC2Rlc2NyaXB0aW9uGAYgASgJEhUKDXNyY19pcF9zdGlja3kYByABKAgSFQoNZmx1c2hfb25fZG93bhgIIAEoCBINCgVzdGF0ZRgJIAEoCRITCgthY3RpdmVfcG9vbBgKIAEoCRINCgVlbmNhcBgLIAEoCRIkCgVndWFyZBgMIAEoCzIVLm1hZ2xldi5Gcm9udGVuZEd1YXJkInIKDUZyb250ZW5kR3VhcmQSEwoLbWluX2hlYWx0aHkYASABKAESDwoHdHJpcHBlZBgCIAEoCBIVCg10cmlwcGVkX2F0X25zGAMgASgDEg0KBXNoYXJlGAQgASgBEhUKDWhlbGRfYmFja2VuZHMYBSADKAkiQwoIUG9vbEluZm8SDAoEbmFtZRgBIAEoCRIpCghiYWNrZW5kcxgCIAMoCzIXLm1hZ2xldi5Qb29sQmFja2VuZEluZm8iggEKD1Bvb2xCYWNrZW5kSW5mbxIMCgRuYW1lGAEgASgJEg4KBndlaWdodBgCIAEoDRIYChBlZmZlY3RpdmVfd2VpZ2h0GAMgASgNEg0KBXN0YXRlGAQgASgJEg0KBWZsdXNoGAUgASgIEhkKEXdlaWdodF9vdmVycmlkZGVuGAYgASgIIlMKEFNldFdlaWdodFJlcXVlc3QSEAoIZnJvbnRlbmQYASABKAkSDAoEcG9vbBgCIAEoCRIPCgdiYWNrZW5kGAMgASgJEg4KBndlaWdodBgEIAEoDSIVChNMaXN0QmFja2VuZHNSZXF1ZXN0Ij0KFExpc3RCYWNrZW5kc1Jlc3BvbnNlEiUKCGJhY2tlbmRzGAEgAygLMhMubWFnbGV2LkJhY2tlbmRJbmZvIiEKEUdldEJhY2tlbmRSZXF1ZXN0EgwKBG5hbWUYASABKAkiHgoOQmFja2VuZFJlcXVlc3QSDAoEbmFtZRgBIAEoCSKoAgoLQmFja2VuZEluZm8SDAoEbmFtZRgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEg0KBXN0YXRlGAMgASgJEg8KB2VuYWJsZWQYBCABKAgSEwoLaGVhbHRoY2hlY2sYBSABKAkSFgoOaGVhbHRoX2NvdW50ZXIYBiABKA0SDAoEcmlzZRgHIAEoDRIMCgRmYWxsGAggASgNEisKCmxhc3RfcHJvYmUYCSABKAsyFy5tYWdsZXYuUHJvYmVSZXN1bHRJbmZvEisKC3RyYW5zaXRpb25zGAogAygLMhYubWFnbGV2LlRyYW5zaXRpb25JbmZvEhMKC3BhdXNlZF9mcm9tGAsgASgJEg8KB3Byb2JpbmcYDCABKAgSEQoJZnJvbnRlbmRzGA0gAygJIk0KD1Byb2JlUmVzdWx0SW5mbxIKCgJvaxgBIAEoCBIMCgRjb2RlGAIgASgJEgwKBHRleHQYAyABKAkSEgoKYXRfdW5peF9ucxgEIAEoAyJcCg5UcmFuc2l0aW9uSW5mbxIMCgRmcm9tGAEgASgJEgoKAnRvGAIgASgJEhIKCmF0X3VuaXhfbnMYAyABKAMSDAoEY29kZRgEIAEoCRIOCgZyZWFzb24YBSABKAkiGQoXTGlzdEhlYWx0aENoZWNrc1JlcXVlc3QiSQoYTGlzdEhlYWx0aENoZWNrc1Jlc3BvbnNlEi0KDGhlYWx0aGNoZWNrcxgBIAMoCzIXLm1hZ2xldi5IZWFsdGhDaGVja0luZm8iJQoVR2V0SGVhbHRoQ2hlY2tSZXF1ZXN0EgwKBG5hbWUYASABKAki4gIKD0hlYWx0aENoZWNrSW5mbxIMCgRuYW1lGAEgASgJEgwKBHR5cGUYAiABKAkSDAoEcG9ydBgDIAEoDRITCgtpbnRlcnZhbF9tcxgEIAEoDRIYChBmYXN0X2ludGVydmFsX21zGAUgASgNEhgKEGRvd25faW50ZXJ2YWxfbXMYBiABKA0SEgoKdGltZW91dF9tcxgHIAEoDRIMCgRyaXNlGAggASgNEgwKBGZhbGwYCSABKA0SDAoEcGF0aBgKIAEoCRIMCgRob3N0GAsgASgJEg4KBm1ldGhvZBgMIAEoCRIVCg1yZXNwb25zZV9jb2RlGA0gASgJEhcKD3Jlc3BvbnNlX3JlZ2V4cBgOIAEoCRILCgN0bHMYDyABKAgSEwoLc2VydmVyX25hbWUYECABKAkSHAoUaW5zZWN1cmVfc2tpcF92ZXJpZnkYESABKAgSEAoIYmFja2VuZHMYEiADKAkiUQoMV2F0Y2hSZXF1ZXN0EgsKA2xvZxgBIAEoCBIRCglsb2dfbGV2ZWwYAiABKAkSDwoHYmFja2VuZBgDIAEoCBIQCghmcm9udGVuZBgEIAEoCCKSAQoFRXZlbnQSHwoDbG9nGAEgASgLMhAubWFnbGV2LkxvZ0V2ZW50SAASJwoHYmFja2VuZBgCIAEoCzIULm1hZ2xldi5CYWNrZW5kRXZlbnRIABIpCghmcm9udGVuZBgDIAEoCzIVLm1hZ2xldi5Gcm9udGVuZEV2ZW50SAASCwoDc2VxGAogASgEQgcKBWV2ZW50IpQBCghMb2dFdmVudBISCgphdF91bml4X25zGAEgASgDEg0KBWxldmVsGAIgASgJEgsKA21zZxgDIAEoCRIqCgVhdHRycxgEIAMoCzIbLm1hZ2xldi5Mb2dFdmVudC5BdHRyc0VudHJ5GiwKCkF0dHJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJuCgxCYWNrZW5kRXZlbnQSDwoHYmFja2VuZBgBIAEoCRIqCgp0cmFuc2l0aW9uGAIgASgLMhYubWFnbGV2LlRyYW5zaXRpb25JbmZvEiEKBGluZm8YAyABKAsyEy5tYWdsZXYuQmFja2VuZEluZm8icwoNRnJvbnRlbmRFdmVudBIQCghmcm9udGVuZBgBIAEoCRIMCgRmcm9tGAIgASgJEgoKAnRvGAMgASgJEhIKCmF0X3VuaXhfbnMYBCABKAMSIgoEaW5mbxgFIAEoCzIULm1hZ2xldi5Gcm9udGVuZEluZm8iFAoSQ2hlY2tDb25maWdSZXF1ZXN0ImcKD0NvbmZpZ0Vycm9ySW5mbxIMCgRraW5kGAEgASgJEgwKBGZpbGUYAiABKAkSDAoEbGluZRgDIAEoDRILCgNjb2wYBCABKA0SDAoEcGF0aBgFIAEoCRIPCgdtZXNzYWdlGAYgASgJIncKE0NoZWNrQ29uZmlnUmVzcG9uc2USCgoCb2sYASABKAgSEwoLcGFyc2VfZXJyb3IYAiABKAkSFgoOc2VtYW50aWNfZXJyb3IYAyABKAkSJwoGZXJyb3JzGAQgAygLMhcubWFnbGV2LkNvbmZpZ0Vycm9ySW5mbyIVChNSZWxvYWRDb25maWdSZXF1ZXN0IpQCChRSZWxvYWRDb25maWdSZXNwb25zZRIKCgJvaxgBIAEoCBITCgtwYXJzZV9lcnJvchgCIAEoCRIWCg5zZW1hbnRpY19lcnJvchgDIAEoCRInCgZlcnJvcnMYBCADKAsyFy5tYWdsZXYuQ29uZmlnRXJyb3JJbmZvEhYKDmJhY2tlbmRzX2FkZGVkGAUgAygJEhgKEGJhY2tlbmRzX3JlbW92ZWQYBiADKAkSGAoQYmFja2VuZHNfY2hhbmdlZBgHIAMoCRIaChJiYWNrZW5kc191bmNoYW5nZWQYCCABKA0SFwoPZnJvbnRlbmRzX2FkZGVkGAkgAygJEhkKEWZyb250ZW5kc19yZW1vdmVkGAogAygJIhMKEUdldFZQUEluZm9SZXF1ZXN0IpQBCgdWUFBJbmZvEhEKCWNvbm5lY3RlZBgBIAEoCBIPCgd2ZXJzaW9uGAIgASgJEhIKCmJ1aWxkX2RhdGUYAyABKAkSFwoPYnVpbGRfZGlyZWN0b3J5GAQgASgJEgsKA3BpZBgFIAEoDRITCgtib290dGltZV9ucxgGIAEoAxIWCg5jb25uZWN0dGltZV9ucxgHIAEoAyIWChRHZXRWUFBMQlN0YXRlUmVxdWVzdCJ2CglWUFBMQkNvbmYSGAoQaXB2NF9zcmNfYWRkcmVzcxgBIAEoCRIYChBpcHY2X3NyY19hZGRyZXNzGAIgASgJEh8KF3N0aWNreV9idWNrZXRzX3Blcl9jb3JlGAMgASgNEhQKDGZsb3dfdGltZW91dBgEIAEoDSJMCgdWUFBMQkFTEg8KB2FkZHJlc3MYASABKAkSDgoGd2VpZ2h0GAIgASgNEg8KB2J1Y2tldHMYAyABKA0SDwoHYmFja2VuZBgEIAEoCSK9AQoIVlBQTEJWSVASDgoGcHJlZml4GAEgASgJEhAKCHByb3RvY29sGAIgASgJEgwKBHBvcnQYAyABKA0SDQoFZW5jYXAYBCABKAkSFQoNc3JjX2lwX3N0aWNreRgFIAEoCBIZChFmbG93X3RhYmxlX2xlbmd0aBgGIAEoDRIdCgRhc2VzGAcgAygLMg8ubWFnbGV2LlZQUExCQVMSEAoIZnJvbnRlbmQYCCABKAkSDwoHbWFuYWdlZBgJIAEoCCJNCgpWUFBMQlN0YXRlEh8KBGNvbmYYASABKAsyES5tYWdsZXYuVlBQTEJDb25mEh4KBHZpcHMYAiADKAsyEC5tYWdsZXYuVlBQTEJWSVAiOgoVU3luY1ZQUExCU3RhdGVSZXF1ZXN0EhAKCGZyb250ZW5kGAEgASgJEg8KB2RyeV9ydW4YAiABKAgiPQoWU3luY1ZQUExCU3RhdGVSZXNwb25zZRISCgpvcGVyYXRpb25zGAEgAygJEg8KB2RyeV9ydW4YAiABKAgiRgoUQWRvcHRWUFBMQlZJUFJlcXVlc3QSDgoGcHJlZml4GAEgASgJEhAKCHByb3RvY29sGAIgASgJEgwKBHBvcnQYAyABKA0iKAoVQWRvcHRWUFBMQlZJUFJlc3BvbnNlEg8KB2Fkb3B0ZWQYASABKAgiGQoXR2V0VlBQTEJDb3VudGVyc1JlcXVlc3QivgEKC1ZJUENvdW50ZXJzEhAKCGZyb250ZW5kGAEgASgJEg4KBnByZWZpeBgCIAEoCRIQCghwcm90b2NvbBgDIAEoCRIMCgRwb3J0GAQgASgNEgwKBG5leHQYBSABKAQSDQoFZmlyc3QYBiABKAQSEQoJdW50cmFja2VkGAcgASgEEhEKCW5vX3NlcnZlchgIIAEoBBIVCg1yb3V0ZV9wYWNrZXRzGAkgASgEEhMKC3JvdXRlX2J5dGVzGAogASgEIkYKDVZQUExCQ291bnRlcnMSIQoEdmlwcxgBIAMoCzITLm1hZ2xldi5WSVBDb3VudGVycxISCgphdF91bml4X25zGAIgASgDMsILCgZNYWdsZXYSPAoKR2V0VmVyc2lvbhIZLm1hZ2xldi5HZXRWZXJzaW9uUmVxdWVzdBoTLm1hZ2xldi5WZXJzaW9uSW5mbxJMCg1MaXN0RnJvbnRlbmRzEhwubWFnbGV2Lkxpc3RGcm9udGVuZHNSZXF1ZXN0Gh0ubWFnbGV2Lkxpc3RGcm9udGVuZHNSZXNwb25zZRI/CgtHZXRGcm9udGVuZBIaLm1hZ2xldi5HZXRGcm9udGVuZFJlcXVlc3QaFC5tYWdsZXYuRnJvbnRlbmRJbmZvEkkKDExpc3RCYWNrZW5kcxIbLm1hZ2xldi5MaXN0QmFja2VuZHNSZXF1ZXN0GhwubWFnbGV2Lkxpc3RCYWNrZW5kc1Jlc3BvbnNlEjwKCkdldEJhY2tlbmQSGS5tYWdsZXYuR2V0QmFja2VuZFJlcXVlc3QaEy5tYWdsZXYuQmFja2VuZEluZm8SVQoQTGlzdEhlYWx0aENoZWNrcxIfLm1hZ2xldi5MaXN0SGVhbHRoQ2hlY2tzUmVxdWVzdBogLm1hZ2xldi5MaXN0SGVhbHRoQ2hlY2tzUmVzcG9uc2USSAoOR2V0SGVhbHRoQ2hlY2sSHS5tYWdsZXYuR2V0SGVhbHRoQ2hlY2tSZXF1ZXN0GhcubWFnbGV2LkhlYWx0aENoZWNrSW5mbxI7CgxQYXVzZUJhY2tlbmQSFi5tYWdsZXYuQmFja2VuZFJlcXVlc3QaEy5tYWdsZXYuQmFja2VuZEluZm8SPAoNUmVzdW1lQmFja2VuZBIWLm1hZ2xldi5CYWNrZW5kUmVxdWVzdBoTLm1hZ2xldi5CYWNrZW5kSW5mbxI8Cg1FbmFibGVCYWNrZW5kEhYubWFnbGV2LkJhY2tlbmRSZXF1ZXN0GhMubWFnbGV2LkJhY2tlbmRJbmZvEj0KDkRpc2FibGVCYWNrZW5kEhYubWFnbGV2LkJhY2tlbmRSZXF1ZXN0GhMubWFnbGV2LkJhY2tlbmRJbmZvEk4KHFNldEZyb250ZW5kUG9vbEJhY2tlbmRXZWlnaHQSGC5tYWdsZXYuU2V0V2VpZ2h0UmVxdWVzdBoULm1hZ2xldi5Gcm9udGVuZEluZm8SSAoUQ29uZmlybUZyb250ZW5kR3VhcmQSGi5tYWdsZXYuR2V0RnJvbnRlbmRSZXF1ZXN0GhQubWFnbGV2LkZyb250ZW5kSW5mbxI0CgtXYXRjaEV2ZW50cxIULm1hZ2xldi5XYXRjaFJlcXVlc3QaDS5tYWdsZXYuRXZlbnQwARJGCgtDaGVja0NvbmZpZxIaLm1hZ2xldi5DaGVja0NvbmZpZ1JlcXVlc3QaGy5tYWdsZXYuQ2hlY2tDb25maWdSZXNwb25zZRJJCgxSZWxvYWRDb25maWcSGy5tYWdsZXYuUmVsb2FkQ29uZmlnUmVxdWVzdBocLm1hZ2xldi5SZWxvYWRDb25maWdSZXNwb25zZRI4CgpHZXRWUFBJbmZvEhkubWFnbGV2LkdldFZQUEluZm9SZXF1ZXN0Gg8ubWFnbGV2LlZQUEluZm8SQQoNR2V0VlBQTEJTdGF0ZRIcLm1hZ2xldi5HZXRWUFBMQlN0YXRlUmVxdWVzdBoSLm1hZ2xldi5WUFBMQlN0YXRlEk8KDlN5bmNWUFBMQlN0YXRlEh0ubWFnbGV2LlN5bmNWUFBMQlN0YXRlUmVxdWVzdBoeLm1hZ2xldi5TeW5jVlBQTEJTdGF0ZVJlc3BvbnNlEkoKEEdldFZQUExCQ291bnRlcnMSHy5tYWdsZXYuR2V0VlBQTEJDb3VudGVyc1JlcXVlc3QaFS5tYWdsZXYuVlBQTEJDb3VudGVycxJMCg1BZG9wdFZQUExCVklQEhwubWFnbGV2LkFkb3B0VlBQTEJWSVBSZXF1ZXN0Gh0ubWFnbGV2LkFkb3B0VlBQTEJWSVBSZXNwb25zZWIGcHJvdG8z",
   );
 
 /**
@@ -208,6 +208,13 @@ export type FrontendInfo = Message<"maglev.FrontendInfo"> & {
    * @generated from field: string encap = 11;
    */
   encap: string;
+
+  /**
+   * The mass-failure guard (min-healthy); absent when the frontend has none.
+   *
+   * @generated from field: maglev.FrontendGuard guard = 12;
+   */
+  guard?: FrontendGuard | undefined;
 };
 
 /**
@@ -216,6 +223,56 @@ export type FrontendInfo = Message<"maglev.FrontendInfo"> & {
  */
 export const FrontendInfoSchema: GenMessage<FrontendInfo> = /*@__PURE__*/
   messageDesc(file_maglev_v1_maglev, 5);
+
+/**
+ * A frontend's mass-failure guard (the min-healthy setting).
+ *
+ * @generated from message maglev.FrontendGuard
+ */
+export type FrontendGuard = Message<"maglev.FrontendGuard"> & {
+  /**
+   * min-healthy as a share, e.g. 0.5 for 50%.
+   *
+   * @generated from field: double min_healthy = 1;
+   */
+  minHealthy: number;
+
+  /**
+   * True while it holds the last good weights: a sudden wave of failures
+   * would have left less than min_healthy of the frontend's weight.
+   *
+   * @generated from field: bool tripped = 2;
+   */
+  tripped: boolean;
+
+  /**
+   * When it tripped (Unix ns); 0 when not tripped.
+   *
+   * @generated from field: int64 tripped_at_ns = 3;
+   */
+  trippedAtNs: bigint;
+
+  /**
+   * The share of the weight the wave would have left, 0..1.
+   *
+   * @generated from field: double share = 4;
+   */
+  share: number;
+
+  /**
+   * Backends kept at their last good weight while it holds.
+   *
+   * @generated from field: repeated string held_backends = 5;
+   */
+  heldBackends: string[];
+};
+
+/**
+ * Describes the message maglev.FrontendGuard.
+ * Use `create(FrontendGuardSchema)` to create a new message.
+ */
+export const FrontendGuardSchema: GenMessage<FrontendGuard> = /*@__PURE__*/
+  messageDesc(file_maglev_v1_maglev, 6);
 
 /**
  * One pool of a frontend.
@@ -239,7 +296,7 @@ export type PoolInfo = Message<"maglev.PoolInfo"> & {
  * Use `create(PoolInfoSchema)` to create a new message.
  */
 export const PoolInfoSchema: GenMessage<PoolInfo> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 6);
+  messageDesc(file_maglev_v1_maglev, 7);
 
 /**
  * A backend as a member of one pool.
@@ -293,7 +350,7 @@ export type PoolBackendInfo = Message<"maglev.PoolBackendInfo"> & {
  * Use `create(PoolBackendInfoSchema)` to create a new message.
  */
 export const PoolBackendInfoSchema: GenMessage<PoolBackendInfo> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 7);
+  messageDesc(file_maglev_v1_maglev, 8);
 
 /**
  * Sets one pool member's weight at run time.
@@ -331,7 +388,7 @@ export type SetWeightRequest = Message<"maglev.SetWeightRequest"> & {
 export const SetWeightRequestSchema: GenMessage<
   SetWeightRequest
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 8);
+  messageDesc(file_maglev_v1_maglev, 9);
 
 /**
  * @generated from message maglev.ListBackendsRequest
@@ -345,7 +402,7 @@ export type ListBackendsRequest = Message<"maglev.ListBackendsRequest"> & {};
 export const ListBackendsRequestSchema: GenMessage<
   ListBackendsRequest
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 9);
+  messageDesc(file_maglev_v1_maglev, 10);
 
 /**
  * @generated from message maglev.ListBackendsResponse
@@ -364,7 +421,7 @@ export type ListBackendsResponse = Message<"maglev.ListBackendsResponse"> & {
 export const ListBackendsResponseSchema: GenMessage<
   ListBackendsResponse
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 10);
+  messageDesc(file_maglev_v1_maglev, 11);
 
 /**
  * @generated from message maglev.GetBackendRequest
@@ -383,7 +440,7 @@ export type GetBackendRequest = Message<"maglev.GetBackendRequest"> & {
 export const GetBackendRequestSchema: GenMessage<
   GetBackendRequest
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 11);
+  messageDesc(file_maglev_v1_maglev, 12);
 
 /**
  * Names a backend for an operator action.
@@ -402,7 +459,7 @@ export type BackendRequest = Message<"maglev.BackendRequest"> & {
  * Use `create(BackendRequestSchema)` to create a new message.
  */
 export const BackendRequestSchema: GenMessage<BackendRequest> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 12);
+  messageDesc(file_maglev_v1_maglev, 13);
 
 /**
  * A backend with its health state and recent history.
@@ -498,7 +555,7 @@ export type BackendInfo = Message<"maglev.BackendInfo"> & {
  * Use `create(BackendInfoSchema)` to create a new message.
  */
 export const BackendInfoSchema: GenMessage<BackendInfo> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 13);
+  messageDesc(file_maglev_v1_maglev, 14);
 
 /**
  * Outcome of one probe.
@@ -536,7 +593,7 @@ export type ProbeResultInfo = Message<"maglev.ProbeResultInfo"> & {
  * Use `create(ProbeResultInfoSchema)` to create a new message.
  */
 export const ProbeResultInfoSchema: GenMessage<ProbeResultInfo> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 14);
+  messageDesc(file_maglev_v1_maglev, 15);
 
 /**
  * One state change of a backend.
@@ -578,7 +635,7 @@ export type TransitionInfo = Message<"maglev.TransitionInfo"> & {
  * Use `create(TransitionInfoSchema)` to create a new message.
  */
 export const TransitionInfoSchema: GenMessage<TransitionInfo> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 15);
+  messageDesc(file_maglev_v1_maglev, 16);
 
 /**
  * @generated from message maglev.ListHealthChecksRequest
@@ -594,7 +651,7 @@ export type ListHealthChecksRequest =
 export const ListHealthChecksRequestSchema: GenMessage<
   ListHealthChecksRequest
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 16);
+  messageDesc(file_maglev_v1_maglev, 17);
 
 /**
  * @generated from message maglev.ListHealthChecksResponse
@@ -615,7 +672,7 @@ export type ListHealthChecksResponse =
 export const ListHealthChecksResponseSchema: GenMessage<
   ListHealthChecksResponse
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 17);
+  messageDesc(file_maglev_v1_maglev, 18);
 
 /**
  * @generated from message maglev.GetHealthCheckRequest
@@ -634,7 +691,7 @@ export type GetHealthCheckRequest = Message<"maglev.GetHealthCheckRequest"> & {
 export const GetHealthCheckRequestSchema: GenMessage<
   GetHealthCheckRequest
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 18);
+  messageDesc(file_maglev_v1_maglev, 19);
 
 /**
  * A health check definition with every parameter (defaults filled in).
@@ -758,7 +815,7 @@ export type HealthCheckInfo = Message<"maglev.HealthCheckInfo"> & {
  * Use `create(HealthCheckInfoSchema)` to create a new message.
  */
 export const HealthCheckInfoSchema: GenMessage<HealthCheckInfo> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 19);
+  messageDesc(file_maglev_v1_maglev, 20);
 
 /**
  * Which events a WatchEvents subscriber wants. With none of log, backend
@@ -798,7 +855,7 @@ export type WatchRequest = Message<"maglev.WatchRequest"> & {
  * Use `create(WatchRequestSchema)` to create a new message.
  */
 export const WatchRequestSchema: GenMessage<WatchRequest> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 20);
+  messageDesc(file_maglev_v1_maglev, 21);
 
 /**
  * One event of the stream.
@@ -842,7 +899,7 @@ export type Event = Message<"maglev.Event"> & {
  * Use `create(EventSchema)` to create a new message.
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 21);
+  messageDesc(file_maglev_v1_maglev, 22);
 
 /**
  * A structured log record of the daemon.
@@ -880,7 +937,7 @@ export type LogEvent = Message<"maglev.LogEvent"> & {
  * Use `create(LogEventSchema)` to create a new message.
  */
 export const LogEventSchema: GenMessage<LogEvent> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 22);
+  messageDesc(file_maglev_v1_maglev, 23);
 
 /**
  * A backend changed state (from == to in the initial snapshot).
@@ -911,7 +968,7 @@ export type BackendEvent = Message<"maglev.BackendEvent"> & {
  * Use `create(BackendEventSchema)` to create a new message.
  */
 export const BackendEventSchema: GenMessage<BackendEvent> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 23);
+  messageDesc(file_maglev_v1_maglev, 24);
 
 /**
  * A frontend changed state (from == to in the initial snapshot).
@@ -952,7 +1009,7 @@ export type FrontendEvent = Message<"maglev.FrontendEvent"> & {
  * Use `create(FrontendEventSchema)` to create a new message.
  */
 export const FrontendEventSchema: GenMessage<FrontendEvent> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 24);
+  messageDesc(file_maglev_v1_maglev, 25);
 
 /**
  * @generated from message maglev.CheckConfigRequest
@@ -966,7 +1023,7 @@ export type CheckConfigRequest = Message<"maglev.CheckConfigRequest"> & {};
 export const CheckConfigRequestSchema: GenMessage<
   CheckConfigRequest
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 25);
+  messageDesc(file_maglev_v1_maglev, 26);
 
 /**
  * One problem in the config file.
@@ -1014,7 +1071,7 @@ export type ConfigErrorInfo = Message<"maglev.ConfigErrorInfo"> & {
  * Use `create(ConfigErrorInfoSchema)` to create a new message.
  */
 export const ConfigErrorInfoSchema: GenMessage<ConfigErrorInfo> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 26);
+  messageDesc(file_maglev_v1_maglev, 27);
 
 /**
  * @generated from message maglev.CheckConfigResponse
@@ -1052,7 +1109,7 @@ export type CheckConfigResponse = Message<"maglev.CheckConfigResponse"> & {
 export const CheckConfigResponseSchema: GenMessage<
   CheckConfigResponse
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 27);
+  messageDesc(file_maglev_v1_maglev, 28);
 
 /**
  * @generated from message maglev.ReloadConfigRequest
@@ -1066,7 +1123,7 @@ export type ReloadConfigRequest = Message<"maglev.ReloadConfigRequest"> & {};
 export const ReloadConfigRequestSchema: GenMessage<
   ReloadConfigRequest
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 28);
+  messageDesc(file_maglev_v1_maglev, 29);
 
 /**
  * @generated from message maglev.ReloadConfigResponse
@@ -1132,7 +1189,7 @@ export type ReloadConfigResponse = Message<"maglev.ReloadConfigResponse"> & {
 export const ReloadConfigResponseSchema: GenMessage<
   ReloadConfigResponse
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 29);
+  messageDesc(file_maglev_v1_maglev, 30);
 
 /**
  * @generated from message maglev.GetVPPInfoRequest
@@ -1146,7 +1203,7 @@ export type GetVPPInfoRequest = Message<"maglev.GetVPPInfoRequest"> & {};
 export const GetVPPInfoRequestSchema: GenMessage<
   GetVPPInfoRequest
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 30);
+  messageDesc(file_maglev_v1_maglev, 31);
 
 /**
  * The VPP the daemon is connected to.
@@ -1199,7 +1256,7 @@ export type VPPInfo = Message<"maglev.VPPInfo"> & {
  * Use `create(VPPInfoSchema)` to create a new message.
  */
 export const VPPInfoSchema: GenMessage<VPPInfo> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 31);
+  messageDesc(file_maglev_v1_maglev, 32);
 
 /**
  * @generated from message maglev.GetVPPLBStateRequest
@@ -1213,7 +1270,7 @@ export type GetVPPLBStateRequest = Message<"maglev.GetVPPLBStateRequest"> & {};
 export const GetVPPLBStateRequestSchema: GenMessage<
   GetVPPLBStateRequest
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 32);
+  messageDesc(file_maglev_v1_maglev, 33);
 
 /**
  * The lb plugin's global configuration.
@@ -1247,7 +1304,7 @@ export type VPPLBConf = Message<"maglev.VPPLBConf"> & {
  * Use `create(VPPLBConfSchema)` to create a new message.
  */
 export const VPPLBConfSchema: GenMessage<VPPLBConf> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 33);
+  messageDesc(file_maglev_v1_maglev, 34);
 
 /**
  * An application server of a VIP as VPP has it.
@@ -1285,7 +1342,7 @@ export type VPPLBAS = Message<"maglev.VPPLBAS"> & {
  * Use `create(VPPLBASSchema)` to create a new message.
  */
 export const VPPLBASSchema: GenMessage<VPPLBAS> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 34);
+  messageDesc(file_maglev_v1_maglev, 35);
 
 /**
  * A VIP as VPP has it.
@@ -1352,7 +1409,7 @@ export type VPPLBVIP = Message<"maglev.VPPLBVIP"> & {
  * Use `create(VPPLBVIPSchema)` to create a new message.
  */
 export const VPPLBVIPSchema: GenMessage<VPPLBVIP> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 35);
+  messageDesc(file_maglev_v1_maglev, 36);
 
 /**
  * @generated from message maglev.VPPLBState
@@ -1374,7 +1431,7 @@ export type VPPLBState = Message<"maglev.VPPLBState"> & {
  * Use `create(VPPLBStateSchema)` to create a new message.
  */
 export const VPPLBStateSchema: GenMessage<VPPLBState> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 36);
+  messageDesc(file_maglev_v1_maglev, 37);
 
 /**
  * @generated from message maglev.SyncVPPLBStateRequest
@@ -1402,7 +1459,7 @@ export type SyncVPPLBStateRequest = Message<"maglev.SyncVPPLBStateRequest"> & {
 export const SyncVPPLBStateRequestSchema: GenMessage<
   SyncVPPLBStateRequest
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 37);
+  messageDesc(file_maglev_v1_maglev, 38);
 
 /**
  * @generated from message maglev.SyncVPPLBStateResponse
@@ -1430,7 +1487,7 @@ export type SyncVPPLBStateResponse =
 export const SyncVPPLBStateResponseSchema: GenMessage<
   SyncVPPLBStateResponse
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 38);
+  messageDesc(file_maglev_v1_maglev, 39);
 
 /**
  * @generated from message maglev.AdoptVPPLBVIPRequest
@@ -1466,7 +1523,7 @@ export type AdoptVPPLBVIPRequest = Message<"maglev.AdoptVPPLBVIPRequest"> & {
 export const AdoptVPPLBVIPRequestSchema: GenMessage<
   AdoptVPPLBVIPRequest
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 39);
+  messageDesc(file_maglev_v1_maglev, 40);
 
 /**
  * @generated from message maglev.AdoptVPPLBVIPResponse
@@ -1487,7 +1544,7 @@ export type AdoptVPPLBVIPResponse = Message<"maglev.AdoptVPPLBVIPResponse"> & {
 export const AdoptVPPLBVIPResponseSchema: GenMessage<
   AdoptVPPLBVIPResponse
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 40);
+  messageDesc(file_maglev_v1_maglev, 41);
 
 /**
  * @generated from message maglev.GetVPPLBCountersRequest
@@ -1503,7 +1560,7 @@ export type GetVPPLBCountersRequest =
 export const GetVPPLBCountersRequestSchema: GenMessage<
   GetVPPLBCountersRequest
 > = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 41);
+  messageDesc(file_maglev_v1_maglev, 42);
 
 /**
  * Counters of one VIP, summed over VPP's workers.
@@ -1577,7 +1634,7 @@ export type VIPCounters = Message<"maglev.VIPCounters"> & {
  * Use `create(VIPCountersSchema)` to create a new message.
  */
 export const VIPCountersSchema: GenMessage<VIPCounters> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 42);
+  messageDesc(file_maglev_v1_maglev, 43);
 
 /**
  * @generated from message maglev.VPPLBCounters
@@ -1601,7 +1658,7 @@ export type VPPLBCounters = Message<"maglev.VPPLBCounters"> & {
  * Use `create(VPPLBCountersSchema)` to create a new message.
  */
 export const VPPLBCountersSchema: GenMessage<VPPLBCounters> = /*@__PURE__*/
-  messageDesc(file_maglev_v1_maglev, 43);
+  messageDesc(file_maglev_v1_maglev, 44);
 
 /**
  * Health checks, backends, frontends, operator actions, events and the VPP
@@ -1732,6 +1789,19 @@ export const Maglev: GenService<{
   setFrontendPoolBackendWeight: {
     methodKind: "unary";
     input: typeof SetWeightRequestSchema;
+    output: typeof FrontendInfoSchema;
+  };
+  /**
+   * Accepts a frontend's state while its guard (min-healthy) holds: the
+   * held weights go to what the health checks say, and the guard rearms
+   * from there. NOT_FOUND for an unknown frontend; FAILED_PRECONDITION when
+   * it has no guard or its guard holds nothing.
+   *
+   * @generated from rpc maglev.Maglev.ConfirmFrontendGuard
+   */
+  confirmFrontendGuard: {
+    methodKind: "unary";
+    input: typeof GetFrontendRequestSchema;
     output: typeof FrontendInfoSchema;
   };
   /**
