@@ -710,6 +710,12 @@ export interface LoadResult {
   scrapeShadowPct: number;
   /** Failed probes over the window by result code. */
   failuresByCode: Record<string, number>;
+  /** maglev: backend transitions during the window (all backends are healthy), or NaN. */
+  transitionsInWindow: number;
+  /** maglev: failed probes it discarded as its own lateness during the window, or NaN. */
+  discardedInWindow: number;
+  /** maglev: its probe-interval stretch at the end of the window (1: none), or NaN. */
+  stretchAtEnd: number;
   /** Minor page faults per probe. */
   minfltPerProbe: number;
   /** Context switches per probe (all live threads). */

@@ -451,7 +451,16 @@ async function measure(
   let durP99 = NaN;
   let lateOver50Pct = NaN;
   let failures: Record<string, number> = {};
+  // maglev only: healthy backends that went down anyway, failures it knew
+  // were its own (not counted), and how far it stretched its intervals.
+  let transitions = NaN;
+  let discarded = NaN;
+  let stretch = NaN;
   if (checker.scrape) {
+    const delta = (name: string) => sumMetric(m1, name) - sumMetric(m0, name);
+    transitions = delta("maglev_backend_transitions_total");
+    discarded = delta("maglev_probe_discarded_total");
+    stretch = sumMetric(m1, "maglev_checker_interval_stretch");
     const metricWindowS = (tm1 - tm0) / 1000;
     checkerRate = (sumMetric(m1, "maglev_probe_total") -
       sumMetric(m0, "maglev_probe_total")) / metricWindowS;
@@ -522,6 +531,9 @@ async function measure(
     lateOver50Pct,
     scrapeShadowPct: 100 * scrapeMs / 1000 / windowS,
     failuresByCode: failures,
+    transitionsInWindow: transitions,
+    discardedInWindow: discarded,
+    stretchAtEnd: stretch,
     maxSecondCores,
     minfltPerProbe: (c1.minflt - c0.minflt) / probes,
     ctxSwitchesPerProbe: (x1 - x0) / probes,
