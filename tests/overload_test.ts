@@ -5,7 +5,7 @@
  * scheduled in time), they are discarded, and no backend goes down.
  */
 import assert from "node:assert/strict";
-import { freePort, MaglevProcess, MAIN } from "./helpers/maglev.ts";
+import { freePort } from "./helpers/maglev.ts";
 import { tempDir } from "./helpers/tmp.ts";
 import { waitFor } from "./helpers/wait.ts";
 import {

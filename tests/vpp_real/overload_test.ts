@@ -4,7 +4,7 @@
  * causes itself, and VPP keeps every healthy backend at its weight.
  */
 import assert from "node:assert/strict";
-import { freePort, MaglevProcess, MAIN } from "../helpers/maglev.ts";
+import { freePort } from "../helpers/maglev.ts";
 import {
   busyLoops,
   listeners,
