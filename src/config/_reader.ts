@@ -20,6 +20,13 @@ import type { RawAddress } from "./_raw.ts";
 import { suggest } from "./_suggest.ts";
 import type { ConfigError } from "./types.ts";
 
+/**
+ * No duration setting may exceed a day: a probe interval or delay of weeks
+ * makes no sense, and JavaScript timers overflow past 2^31-1 ms (24.8 days),
+ * firing at once instead (a down backend probed a thousand times a second).
+ */
+export const MAX_DURATION_MS = 24 * 3600 * 1000;
+
 /** A 1-based source position. */
 export interface Loc {
   readonly line: number;
@@ -331,12 +338,21 @@ export class Reader {
       this.fail(e, `expected a duration like "2s", got ${describe(v)}`);
       return undefined;
     }
+    let ms: number;
     try {
-      return { value: parseDuration(v.value), loc: e.loc, path: e.path };
+      ms = parseDuration(v.value);
     } catch (err) {
       this.fail(e, errorText(err));
       return undefined;
     }
+    if (ms > MAX_DURATION_MS) {
+      this.fail(
+        e,
+        `duration ${v.value} is longer than 24h, the longest any setting takes (timers cannot wait much longer)`,
+      );
+      return undefined;
+    }
+    return { value: ms, loc: e.loc, path: e.path };
   }
 
   /** An IP address or `addr/len` prefix; whether a length is allowed is a semantic question. */

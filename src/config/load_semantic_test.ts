@@ -1117,3 +1117,22 @@ Deno.test("semantic: min-healthy is a percentage from 1% to 100%", () => {
     });
   }
 });
+
+Deno.test("durations: at most 24h, so no timer overflows (down-interval: 1000h was accepted)", () => {
+  const with_ = (v: string) =>
+    MINIMAL.replace(
+      "      port: 80\n  backends:",
+      `      port: 80\n      down-interval: ${v}\n  backends:`,
+    );
+  assert.equal(
+    loadOk(with_("24h")).healthchecks.get("hc")?.downIntervalMs,
+    86_400_000,
+  );
+  expectError(with_("1000h"), {
+    kind: "parse",
+    path: "maglev.healthchecks.hc.down-interval",
+    line: 10,
+    col: 22,
+    message: /duration 1000h is longer than 24h/,
+  });
+});
