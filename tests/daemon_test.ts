@@ -310,3 +310,46 @@ Deno.test("daemon: a corrupt state file is logged and replaced; a pause survives
     await p.stop("SIGTERM");
   }
 });
+
+Deno.test("daemon: a config path that turns into a FIFO is refused at once; the next good file reloads", async () => {
+  await using tmp = await tempDir("maglev-test-");
+  const cfg = await tempConfig(tmp, configFor(freePort()));
+  const good = await Deno.readTextFile(cfg);
+  const grpcAddr = `127.0.0.1:${freePort()}`;
+  const p = startDaemonProcess(cfg, { grpcAddr });
+  try {
+    await p.waitForRecord((r) => r.msg === "ready", "ready");
+    await Deno.remove(cfg);
+    const mk = await new Deno.Command("mkfifo", { args: [cfg] }).output();
+    assert.equal(mk.code, 0);
+    // Through the API: an answer, not a hang (runMaglev is bounded too).
+    const r = await runMaglev([
+      "ctl",
+      "--server",
+      grpcAddr,
+      "config",
+      "reload",
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /not a regular file/);
+    await Deno.remove(cfg);
+    await Deno.writeTextFile(
+      cfg,
+      good.replace("interval: 200ms", "interval: 300ms"),
+    );
+    const ok = await runMaglev([
+      "ctl",
+      "--server",
+      grpcAddr,
+      "config",
+      "reload",
+    ]);
+    assert.equal(ok.code, 0, ok.stderr);
+    await p.waitForRecord(
+      (r) => r.msg === "config-reloaded",
+      "the good file applied",
+    );
+  } finally {
+    await p.stop("SIGTERM");
+  }
+});

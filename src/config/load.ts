@@ -56,7 +56,34 @@ export async function loadConfigFile(
 ): Promise<LoadResult> {
   let text: string;
   try {
-    const bytes = await Deno.readFile(path);
+    // A FIFO (or a device) would block the read for ever, and every later
+    // reload with it; /dev/zero would fill the memory.
+    const info = await Deno.stat(path);
+    if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+    if (!info.isFile) {
+      return failed("parse", [
+        fileError(
+          path,
+          "cannot read config: it is not a regular file (a FIFO, socket or device); --config names the maglev.yaml file itself",
+        ),
+      ]);
+    }
+    if (info.size > MAX_CONFIG_BYTES) {
+      return failed("parse", [
+        fileError(
+          path,
+          `cannot read config: it is ${info.size} bytes, more than the ${
+            MAX_CONFIG_BYTES / 1024 / 1024
+          } MiB a config may have`,
+        ),
+      ]);
+    }
+    const bytes = await Deno.readFile(path, {
+      signal: AbortSignal.timeout(READ_DEADLINE_MS),
+    });
+    if (bytes.length > MAX_CONFIG_BYTES) {
+      throw new Error(`it grew past ${MAX_CONFIG_BYTES} bytes while read`);
+    }
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (err) {
     return failed("parse", [
@@ -65,6 +92,11 @@ export async function loadConfigFile(
   }
   return parseConfigText(text, path, opts);
 }
+
+/** The largest config file read: real ones are kilobytes. */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+/** A read that takes longer (a hung network file system) fails. */
+const READ_DEADLINE_MS = 10_000;
 
 /**
  * Why a config file could not be read, with what the operator should do:
@@ -80,6 +112,9 @@ function readFailure(err: unknown): string {
   }
   if (err instanceof Deno.errors.PermissionDenied) {
     return "permission denied; the daemon's user must be able to read it";
+  }
+  if (err instanceof DOMException && err.name === "TimeoutError") {
+    return `no data within ${READ_DEADLINE_MS / 1000} s (a hung file system?)`;
   }
   if (err instanceof TypeError) return "the file is not valid UTF-8 text";
   return err instanceof Error

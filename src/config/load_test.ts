@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadConfigFile, parseConfigText } from "./load.ts";
+import { loadConfigFile, MAX_CONFIG_BYTES, parseConfigText } from "./load.ts";
 import { FULL_EXAMPLE, loadOk, MINIMAL, NO_VPP } from "./_testdata.ts";
 import type { HealthCheckParams } from "./types.ts";
 
@@ -399,6 +399,35 @@ Deno.test("loadConfigFile reads a file and reports a missing one at line 0", asy
       assert.match(
         isDir.errors[0].message,
         /^cannot read config: it is a directory; --config names the maglev.yaml file/,
+      );
+    }
+
+    // A FIFO would block the read (and every later reload) for ever.
+    const fifo = `${dir}/fifo.yaml`;
+    const mk = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.equal(mk.code, 0);
+    const f = await loadConfigFile(fifo);
+    assert.equal(f.ok, false);
+    if (!f.ok) {
+      assert.match(
+        f.errors[0].message,
+        /^cannot read config: it is not a regular file \(a FIFO, socket or device\)/,
+      );
+    }
+    const dev = await loadConfigFile("/dev/zero");
+    assert.equal(dev.ok, false, "a device is refused before any read");
+
+    // Larger than any real config: refused without reading it.
+    const big = `${dir}/big.yaml`;
+    const file = await Deno.open(big, { write: true, create: true });
+    await file.truncate(MAX_CONFIG_BYTES + 1);
+    file.close();
+    const b = await loadConfigFile(big);
+    assert.equal(b.ok, false);
+    if (!b.ok) {
+      assert.match(
+        b.errors[0].message,
+        /more than the 16 MiB a config may have/,
       );
     }
 
