@@ -46,6 +46,14 @@ export function probeHttp(
     try {
       conn = await connectTcp(target, check.port, run);
     } catch (e) {
+      // A reset (not a refusal) means the handshake completed and the
+      // backend dropped the connection at once: a layer above TCP failed.
+      if (e instanceof Deno.errors.ConnectionReset) {
+        return {
+          code: check.type === "https" ? "L6RSP" : "L7RSP",
+          text: "connection reset right after it was accepted",
+        };
+      }
       return connectFailure(e);
     }
     const reader = new ResponseReader({

@@ -288,7 +288,7 @@ export function answerAnything(response: string): Handler {
  */
 export async function serveResetting(
   hostname: string,
-  partial: string,
+  partial: string | undefined,
 ): Promise<TestServer> {
   const sockets = new Set<net.Socket>();
   let accepted = 0;
@@ -297,6 +297,11 @@ export async function serveResetting(
     sockets.add(s);
     s.on("error", () => {});
     s.on("close", () => sockets.delete(s));
+    // undefined: reset as soon as accepted, before any byte.
+    if (partial === undefined) {
+      s.resetAndDestroy();
+      return;
+    }
     s.once("data", () => {
       s.write(partial, () => s.resetAndDestroy());
     });

@@ -75,6 +75,19 @@ for (const host of LOOPBACKS) {
     assert.match(result.text, /reset/);
   });
 
+  t(
+    "reset right after accept → L7RSP every time (the connect succeeded)",
+    async () => {
+      await using server = await serveResetting(host, undefined);
+      const codes = new Map<string, number>();
+      for (let i = 0; i < 40; i++) {
+        const r = await probe(host, server.port);
+        codes.set(r.code, (codes.get(r.code) ?? 0) + 1);
+      }
+      assert.deepEqual(Object.fromEntries(codes), { L7RSP: 40 });
+    },
+  );
+
   t("reset mid body with regexp → L7RSP", async () => {
     await using server = await serveResetting(
       host,

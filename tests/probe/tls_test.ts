@@ -16,6 +16,7 @@ import {
   LOOPBACKS,
   reply,
   serve,
+  serveResetting,
   serveTlsRecordingSni,
   silent,
 } from "../helpers/listeners.ts";
@@ -238,6 +239,23 @@ for (const host of LOOPBACKS) {
       const r2 = await probeWithin(prober, host, unnamed);
       assert.equal(r2.code, "L7OK", r2.text);
       assert.deepEqual(server.names, ["localhost", null]);
+    } finally {
+      prober.close();
+    }
+  });
+}
+
+for (const host of LOOPBACKS) {
+  Deno.test(`https ${host}: reset right after accept → L6RSP (the connect succeeded)`, async () => {
+    await using server = await serveResetting(host, undefined);
+    const prober = createProber();
+    try {
+      const r = await probeWithin(
+        prober,
+        host,
+        makeCheck("https", { port: server.port, timeoutMs: TIMEOUT }),
+      );
+      assert.equal(r.code, "L6RSP", r.text);
     } finally {
       prober.close();
     }
