@@ -12,6 +12,8 @@ import { versionLine } from "./version.ts";
 
 /** Name prefix of netns probe workers (main_test.ts checks it matches src/probe). */
 export const NETNS_WORKER_PREFIX = "maglev-netns-worker:";
+/** Name prefix of config loader workers (main_test.ts checks it matches src/config). */
+export const CONFIG_WORKER_PREFIX = "maglev-config-worker:";
 
 /**
  * Network-namespace probe workers are started from this same module, so a
@@ -58,6 +60,7 @@ export async function main(
       const { runDaemon } = await import("./daemon/run.ts");
       return await runDaemon(rest, undefined, undefined, {
         netnsWorkerUrl: SELF_URL,
+        configWorkerUrl: SELF_URL,
       });
     }
     case "ctl": {
@@ -121,6 +124,11 @@ if (
 ) {
   const { runNetnsWorker } = await import("./probe/netns_worker.ts");
   runNetnsWorker();
+} else if (
+  typeof workerName === "string" && workerName.startsWith(CONFIG_WORKER_PREFIX)
+) {
+  const { runConfigWorker } = await import("./config/load_worker.ts");
+  runConfigWorker();
 } else if (import.meta.main) {
   try {
     Deno.exit(await main(Deno.args, programName()));

@@ -1,14 +1,41 @@
 import assert from "node:assert/strict";
 import {
   argv0FromCmdline,
+  CONFIG_WORKER_PREFIX,
   NETNS_WORKER_PREFIX,
   programName,
   resolveCommand,
 } from "./main.ts";
 import { NETNS_WORKER_PREFIX as PROBE_PREFIX } from "./probe/netns_worker.ts";
+import {
+  CONFIG_WORKER_PREFIX as LOADER_PREFIX,
+  loadConfigInWorker,
+} from "./config/load_worker.ts";
 
-Deno.test("main: worker prefix matches the prober's", () => {
+Deno.test("main: worker prefixes match the prober's and the loader's", () => {
   assert.equal(NETNS_WORKER_PREFIX, PROBE_PREFIX);
+  assert.equal(CONFIG_WORKER_PREFIX, LOADER_PREFIX);
+});
+
+Deno.test("main: a config loaded on a worker started from main.ts is the same config", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "maglev-main-test-" });
+  try {
+    const path = `${dir}/maglev.yaml`;
+    await Deno.writeTextFile(
+      path,
+      "maglev:\n  healthchecks:\n    hc: { type: tcp, port: 80 }\n  backends:\n    b: { address: 10.0.0.1, healthcheck: hc }\n",
+    );
+    const entry = new URL("./main.ts", import.meta.url);
+    const r = await loadConfigInWorker(entry, path, { vppEnabled: false });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    if (r.ok) assert.equal(r.config.backends.get("b")?.address, "10.0.0.1");
+    await Deno.writeTextFile(path, "maglev:\n  nope: 1\n");
+    const bad = await loadConfigInWorker(entry, path, { vppEnabled: false });
+    assert.equal(bad.ok, false);
+    if (!bad.ok) assert.match(bad.errors[0].message, /nope/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("main: dispatch on argv[0] for the original tools' names, else the first word", () => {

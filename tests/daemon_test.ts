@@ -353,3 +353,61 @@ Deno.test("daemon: a config path that turns into a FIFO is refused at once; the 
     await p.stop("SIGTERM");
   }
 });
+
+/** Probes started at least 250 ms late, from /metrics text. */
+function lateProbes(text: string): number {
+  let all = 0, inTime = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("maglev_probe_schedule_lag_seconds_count ")) {
+      all = Number(line.split(" ")[1]);
+    }
+    if (
+      line.startsWith('maglev_probe_schedule_lag_seconds_bucket{le="0.25"}')
+    ) {
+      inTime = Number(line.split(" ")[1]);
+    }
+  }
+  return all - inTime;
+}
+
+Deno.test("daemon: a SIGHUP with 32,000 broken lines is judged off the event loop: no probe starts late", async () => {
+  await using tmp = await tempDir("maglev-test-");
+  const cfg = await tempConfig(tmp, configFor(freePort()));
+  const metrics = `127.0.0.1:${freePort()}`;
+  const p = new MaglevProcess([
+    "daemon",
+    "--config",
+    cfg,
+    "--vpp=false",
+    "--grpc-addr",
+    `127.0.0.1:${freePort()}`,
+    "--metrics-addr",
+    metrics,
+    "--log-format",
+    "json",
+  ]);
+  try {
+    await p.waitForRecord((r) => r.msg === "ready", "ready");
+    const scrape = async () =>
+      await (await fetch(`http://${metrics}/metrics`)).text();
+    await waitFor(
+      "probes running",
+      async () =>
+        (await scrape()).includes("maglev_probe_schedule_lag_seconds_count") ||
+        undefined,
+    );
+    const before = lateProbes(await scrape());
+    const broken = Array.from({ length: 32_000 }, (_, i) => `\tk${i}: 1`);
+    await Deno.writeTextFile(cfg, `maglev:\n${broken.join("\n")}\n`);
+    p.child.kill("SIGHUP");
+    await p.waitForRecord(
+      (r) => r.msg === "config-reload-refused",
+      "the broken file refused",
+      20_000,
+    );
+    // Probes due while it was parsed (every 200 ms) ran on time.
+    assert.equal(lateProbes(await scrape()) - before, 0);
+  } finally {
+    await p.stop("SIGTERM");
+  }
+});

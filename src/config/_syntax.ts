@@ -25,6 +25,13 @@ export function reportSyntaxErrors(r: Reader, doc: Document): void {
   let skipped = 0;
   let firstSkipped: Loc | undefined;
   for (const e of doc.errors) {
+    // Past the cap only a count is reported: locating every error walks the
+    // document each time, quadratic in a file of thousands of broken lines.
+    if (lines.size >= MAX_LINES) {
+      skipped++;
+      firstSkipped ??= r.locAt(e.pos[0]);
+      continue;
+    }
     const found = e.code === "MULTIPLE_DOCS"
       ? { path: "" }
       : locate(doc.contents, e.pos[0], "", 0);
@@ -33,11 +40,6 @@ export function reportSyntaxErrors(r: Reader, doc: Document): void {
       found.start !== undefined;
     const loc = r.locAt(unclosed ? found.start ?? e.pos[0] : e.pos[0]);
     if (lines.has(loc.line)) continue;
-    if (lines.size >= MAX_LINES) {
-      skipped++;
-      firstSkipped ??= loc;
-      continue;
-    }
     lines.add(loc.line);
     r.fail({ loc, path: found.path }, message(e));
   }

@@ -961,3 +961,14 @@ Deno.test("parse: merge keys must name mappings, and not their own", () => {
     NO_VPP,
   );
 });
+
+Deno.test("parse: past 20 syntax errors only a count, from where the first untold one is", () => {
+  const lines = Array.from({ length: 1000 }, (_, i) => `\tk${i}: 1`);
+  const r = parseConfigText(`maglev:\n${lines.join("\n")}\n`, "m.yaml");
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  assert.equal(r.errors.length, 21);
+  const last = r.errors[20];
+  assert.equal(last.line, 22);
+  assert.match(last.message, /^980 more YAML syntax errors from here on/);
+});

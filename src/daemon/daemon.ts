@@ -7,7 +7,13 @@ import type { Logger } from "../cli/log.ts";
 import { formatHostPort, type HostPort, serveOn } from "../cli/addr.ts";
 import { loadConfigFile } from "../config/load.ts";
 import { configWarnings } from "../config/warnings.ts";
-import type { Config, ConfigError, ConfigErrorKind } from "../config/types.ts";
+import { loadConfigInWorker } from "../config/load_worker.ts";
+import type {
+  Config,
+  ConfigError,
+  ConfigErrorKind,
+  LoadResult,
+} from "../config/types.ts";
 import { createProber } from "../probe/mod.ts";
 import type { Prober } from "../probe/types.ts";
 import { Checker, type ReloadSummary } from "./checker.ts";
@@ -37,6 +43,11 @@ export interface DaemonOptions {
   prober?: Prober;
   /** Module that netns probe workers start from (see src/main.ts). */
   netnsWorkerUrl?: URL;
+  /**
+   * Module that config loader workers start from (see src/main.ts): reloads
+   * and checks parse off the event loop. Without it they parse on it.
+   */
+  configWorkerUrl?: URL;
   /** How to reach VPP when `vppEnabled`. */
   vpp?: DaemonVppOptions;
   /**
@@ -279,9 +290,7 @@ export class Daemon {
 
   /** Validates the config file on disk without applying it. */
   async check(): Promise<ReloadResult> {
-    const loaded = await loadConfigFile(this.#opts.configPath, {
-      vppEnabled: this.#opts.vppEnabled,
-    });
+    const loaded = await this.#load();
     return loaded.ok
       ? { ok: true }
       : { ok: false, kind: loaded.kind, errors: loaded.errors };
@@ -299,10 +308,20 @@ export class Daemon {
     return this.#reloading;
   }
 
+  /** The config file, parsed on a worker when there is one. */
+  #load(): Promise<LoadResult> {
+    const opts = { vppEnabled: this.#opts.vppEnabled };
+    return this.#opts.configWorkerUrl
+      ? loadConfigInWorker(
+        this.#opts.configWorkerUrl,
+        this.#opts.configPath,
+        opts,
+      )
+      : loadConfigFile(this.#opts.configPath, opts);
+  }
+
   async #reload(): Promise<ReloadResult> {
-    const loaded = await loadConfigFile(this.#opts.configPath, {
-      vppEnabled: this.#opts.vppEnabled,
-    });
+    const loaded = await this.#load();
     if (this.#stopped) return { ok: true };
     if (!loaded.ok) {
       this.log.error("config-reload-refused", {

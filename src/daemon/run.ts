@@ -60,7 +60,7 @@ export async function runDaemon(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
   io: Io = stdio,
-  opts: { netnsWorkerUrl?: URL } = {},
+  opts: { netnsWorkerUrl?: URL; configWorkerUrl?: URL } = {},
 ): Promise<number> {
   let flags;
   try {
@@ -140,6 +140,7 @@ export async function runDaemon(
     vppEnabled,
     log,
     netnsWorkerUrl: opts.netnsWorkerUrl,
+    configWorkerUrl: opts.configWorkerUrl,
     stateFile: v["state-file"] as string,
     vpp: {
       libPath: v["vpp-lib"] as string,
