@@ -242,6 +242,16 @@ Deno.test("grpc: a subscriber that stops reading is dropped with RESOURCE_EXHAUS
     );
     // The daemon keeps serving.
     assert.equal((await client.listBackends({})).backends.length, 6);
+    // And its output stays JSON records (a stack trace broke it).
+    const other = d.process.lines.filter((l) => {
+      try {
+        JSON.parse(l);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    assert.deepEqual(other.slice(0, 5), [], `${other.length} non-JSON lines`);
   } finally {
     close();
   }

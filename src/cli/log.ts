@@ -280,3 +280,37 @@ export function logFlags(levelHelp: string): readonly FlagSpec[] {
     },
   ];
 }
+
+/**
+ * Sends what libraries print with `console.error` / `console.warn` through
+ * `log`, one record each, so the daemon's output stays one structured record
+ * per line (connect-node prints a failed handler with its stack trace on
+ * its own). An error argument becomes its name and message; the stack only
+ * at debug level. Returns a function that puts the console back.
+ */
+export function routeConsoleTo(
+  log: Logger,
+  classify: (text: string) => { level: LogLevel; msg: string } = () => ({
+    level: "warn",
+    msg: "library-message",
+  }),
+): () => void {
+  const saved = { error: console.error, warn: console.warn };
+  const route = (args: unknown[]) => {
+    const text = args.map((a) =>
+      a instanceof Error ? `${a.name}: ${a.message}` : String(a)
+    ).join(" ");
+    const { level, msg } = classify(text);
+    const stack = args.find((a): a is Error => a instanceof Error)?.stack;
+    log.log(level, msg, {
+      text,
+      ...(stack && log.enabled("debug") ? { stack } : {}),
+    });
+  };
+  console.error = (...args: unknown[]) => route(args);
+  console.warn = (...args: unknown[]) => route(args);
+  return () => {
+    console.error = saved.error;
+    console.warn = saved.warn;
+  };
+}

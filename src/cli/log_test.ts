@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { formatJson, formatText, Logger, type LogRecord } from "./log.ts";
+import {
+  formatJson,
+  formatText,
+  Logger,
+  type LogRecord,
+  routeConsoleTo,
+} from "./log.ts";
 
 Deno.test("log: level filter on the primary sink, extra sinks at their own level", () => {
   const lines: string[] = [];
@@ -73,4 +79,33 @@ Deno.test("log: a reader that falls behind still gets every line whole", async (
   const lines = text.trimEnd().split("\n");
   assert.equal(lines.length, 50);
   lines.forEach((l, i) => assert.equal(JSON.parse(l).i, i));
+});
+
+Deno.test("log: what libraries print on console.error/warn becomes one record each, until put back", () => {
+  const lines: string[] = [];
+  const log = new Logger({
+    level: "info",
+    format: "json",
+    writeLine: (l) => lines.push(l),
+  });
+  const restore = routeConsoleTo(
+    log,
+    (text) =>
+      text.includes("calm")
+        ? { level: "debug", msg: "quiet" }
+        : { level: "warn", msg: "library-message" },
+  );
+  try {
+    console.error("handler failed", new Error("multi\nline"));
+    console.warn("keep calm");
+  } finally {
+    restore();
+  }
+  assert.equal(lines.length, 1, "the debug one is below info");
+  const r = JSON.parse(lines[0]);
+  assert.equal(r.msg, "library-message");
+  assert.equal(r.level, "warn");
+  assert.equal(r.text, "handler failed Error: multi\nline");
+  assert.equal(r.stack, undefined, "no stack trace at info");
+  assert.notEqual(console.error, undefined);
 });

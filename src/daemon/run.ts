@@ -2,13 +2,14 @@
  * `maglev daemon`: flags, `--check`, signals and the process lifecycle
  * around a Daemon.
  */
-import { parseHostPort } from "../cli/addr.ts";
+import { type HostPort, parseHostPort } from "../cli/addr.ts";
 import { formatFlagHelp, parseFlags, UsageError } from "../cli/flags.ts";
 import {
   defaultLogFormat,
   type LogFormat,
   Logger,
   type LogLevel,
+  routeConsoleTo,
 } from "../cli/log.ts";
 import { formatConfigErrors } from "../config/format.ts";
 import { loadConfigFile } from "../config/load.ts";
@@ -34,10 +35,29 @@ export interface Io {
   err(line: string): void;
 }
 
+// Bound before routeConsoleTo takes console.error over: what the daemon
+// itself prints for people (usage, config errors) stays plain text.
+const printErr = console.error.bind(console);
 const stdio: Io = {
   out: (l) => console.log(l),
-  err: (l) => console.error(l),
+  err: (l) => printErr(l),
 };
+
+/**
+ * What a library printed, as a record: connect-node reports a watch stream
+ * the daemon itself dropped (HTTP/2 ENHANCE_YOUR_CALM) as a failed handler,
+ * which is expected, so debug; anything else it says is worth a warning.
+ */
+export function classifyLibraryText(
+  text: string,
+): { level: LogLevel; msg: string } {
+  if (/^handler for rpc \w+ of [\w.]+ failed/.test(text)) {
+    return /ENHANCE_YOUR_CALM|NGHTTP2_CANCEL|\[canceled\]/.test(text)
+      ? { level: "debug", msg: "grpc-stream-reset" }
+      : { level: "warn", msg: "grpc-handler-failed" };
+  }
+  return { level: "warn", msg: "library-message" };
+}
 
 /** Help text of `maglev daemon --help`. */
 export function daemonHelp(): string {
@@ -113,8 +133,8 @@ export async function runDaemon(
     return loaded.kind === "parse" ? EXIT.parseError : EXIT.semanticError;
   }
 
-  let metricsAddr;
-  let grpcAddr;
+  let metricsAddr: HostPort | undefined;
+  let grpcAddr: HostPort;
   try {
     const m = (v["metrics-addr"] as string).trim();
     metricsAddr = m === "" ? undefined : parseHostPort(m);
@@ -129,116 +149,129 @@ export async function runDaemon(
     format: (v["log-format"] as LogFormat | undefined) ?? defaultLogFormat(),
   });
   log.info("starting", { version: VERSION, commit: COMMIT, date: BUILD_DATE });
-  // A no-op unless systemd (Type=notify / notify-reload) set NOTIFY_SOCKET.
-  const notifier = new Notifier({ env, log });
-
-  const created = await Daemon.create({
-    configPath,
-    metricsAddr,
-    grpcAddr,
-    reflection: v.reflection as boolean,
-    vppEnabled,
-    log,
-    netnsWorkerUrl: opts.netnsWorkerUrl,
-    configWorkerUrl: opts.configWorkerUrl,
-    stateFile: v["state-file"] as string,
-    vpp: {
-      libPath: v["vpp-lib"] as string,
-      apiPrefix: v["vpp-api-prefix"] as string,
-      statsSocket: v["vpp-stats-socket"] as string,
-      dryRun: v["dry-run"] as boolean,
-    },
-  });
-  if (!(created instanceof Daemon)) {
-    for (const e of created.errors) {
-      log.error("config-error", {
-        file: e.file,
-        line: e.line,
-        col: e.col,
-        path: e.path,
-        error: e.message,
-      });
-    }
-    io.err(formatConfigErrors(created.errors));
-    io.err(
-      `maglev daemon: not starting: ${configPath} has ${created.kind} errors (check with: maglev daemon --check --config ${configPath})`,
-    );
-    notifier.send({ STATUS: `not starting: ${configPath} has errors` });
-    notifier.close();
-    return created.kind === "parse" ? EXIT.parseError : EXIT.semanticError;
-  }
-  const daemon = created;
-  const netns = daemon.config.healthchecker.netns;
-  if (netns) {
-    const problem = netnsProblem(netns);
-    if (problem) log.error("netns-unavailable", { netns, error: problem });
-  }
-
-  const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
-  // Kept in STATUS= until a reload succeeds: `systemctl status` is where an
-  // operator looks after `systemctl reload` (or `maglev ctl config reload`).
-  let reloadNote = "";
-  const summary = () =>
-    statusSummary(daemon.checker.backends(), daemon.checker.stretch) +
-    reloadNote;
-  const onHup = () => {
-    log.info("reload-requested", { signal: "SIGHUP" });
-    notifier.reloading();
-    daemon.reload()
-      .catch((e) => log.error("config-reload-failed", { error: e }))
-      // READY=1 whatever happened: systemd must not stay in "reloading".
-      .finally(() => notifier.reloaded(summary()));
-  };
-  const onTerm = () => stop("SIGTERM");
-  const onInt = () => stop("SIGINT");
-  Deno.addSignalListener("SIGHUP", onHup);
-  Deno.addSignalListener("SIGTERM", onTerm);
-  Deno.addSignalListener("SIGINT", onInt);
+  // From here on every line on stderr is a record, whatever prints it.
+  const unrouteConsole = routeConsoleTo(log, classifyLibraryText);
   try {
-    await daemon.start();
-  } catch (e) {
-    io.err(`maglev daemon: cannot start: ${(e as Error).message}`);
-    notifier.send({ STATUS: `cannot start: ${(e as Error).message}` });
-    notifier.close();
-    await daemon.stop();
-    return EXIT.failure;
+    return await runLogged();
+  } finally {
+    unrouteConsole();
   }
 
-  log.info("ready", {});
-  notifier.ready(
-    summary(),
-    () =>
-      schedulerProgress(daemon.checker.backends(), daemon.checker.lastProgress),
-  );
-  const unsubscribe = daemon.bus.subscribe((e) => {
-    if (e.type === "reload") {
-      reloadNote = e.refused
-        ? `; last reload refused: ${e.refused} errors in ${configPath}`
-        : "";
+  async function runLogged(): Promise<number> {
+    // A no-op unless systemd (Type=notify / notify-reload) set NOTIFY_SOCKET.
+    const notifier = new Notifier({ env, log });
+
+    const created = await Daemon.create({
+      configPath,
+      metricsAddr,
+      grpcAddr,
+      reflection: v.reflection as boolean,
+      vppEnabled,
+      log,
+      netnsWorkerUrl: opts.netnsWorkerUrl,
+      configWorkerUrl: opts.configWorkerUrl,
+      stateFile: v["state-file"] as string,
+      vpp: {
+        libPath: v["vpp-lib"] as string,
+        apiPrefix: v["vpp-api-prefix"] as string,
+        statsSocket: v["vpp-stats-socket"] as string,
+        dryRun: v["dry-run"] as boolean,
+      },
+    });
+    if (!(created instanceof Daemon)) {
+      for (const e of created.errors) {
+        log.error("config-error", {
+          file: e.file,
+          line: e.line,
+          col: e.col,
+          path: e.path,
+          error: e.message,
+        });
+      }
+      io.err(formatConfigErrors(created.errors));
+      io.err(
+        `maglev daemon: not starting: ${configPath} has ${created.kind} errors (check with: maglev daemon --check --config ${configPath})`,
+      );
+      notifier.send({ STATUS: `not starting: ${configPath} has errors` });
+      notifier.close();
+      return created.kind === "parse" ? EXIT.parseError : EXIT.semanticError;
     }
-    if (e.type === "backend" || e.type === "reload") {
-      notifier.statusSoon(summary);
+    const daemon = created;
+    const netns = daemon.config.healthchecker.netns;
+    if (netns) {
+      const problem = netnsProblem(netns);
+      if (problem) log.error("netns-unavailable", { netns, error: problem });
     }
-  });
-  const offStretch = daemon.checker.onStretch(() =>
-    notifier.statusSoon(summary)
-  );
-  const signal = await stopped;
-  offStretch();
-  log.info("stopping", { signal });
-  notifier.stopping();
-  unsubscribe();
-  Deno.removeSignalListener("SIGHUP", onHup);
-  Deno.removeSignalListener("SIGTERM", onTerm);
-  Deno.removeSignalListener("SIGINT", onInt);
-  // Bounded: the spec promises exit within 2 s of SIGTERM.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    daemon.stop(),
-    new Promise((r) => timer = setTimeout(r, 1500)),
-  ]);
-  clearTimeout(timer);
-  notifier.close();
-  log.info("stopped", {});
-  return EXIT.ok;
+
+    const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
+    // Kept in STATUS= until a reload succeeds: `systemctl status` is where an
+    // operator looks after `systemctl reload` (or `maglev ctl config reload`).
+    let reloadNote = "";
+    const summary = () =>
+      statusSummary(daemon.checker.backends(), daemon.checker.stretch) +
+      reloadNote;
+    const onHup = () => {
+      log.info("reload-requested", { signal: "SIGHUP" });
+      notifier.reloading();
+      daemon.reload()
+        .catch((e) => log.error("config-reload-failed", { error: e }))
+        // READY=1 whatever happened: systemd must not stay in "reloading".
+        .finally(() => notifier.reloaded(summary()));
+    };
+    const onTerm = () => stop("SIGTERM");
+    const onInt = () => stop("SIGINT");
+    Deno.addSignalListener("SIGHUP", onHup);
+    Deno.addSignalListener("SIGTERM", onTerm);
+    Deno.addSignalListener("SIGINT", onInt);
+    try {
+      await daemon.start();
+    } catch (e) {
+      io.err(`maglev daemon: cannot start: ${(e as Error).message}`);
+      notifier.send({ STATUS: `cannot start: ${(e as Error).message}` });
+      notifier.close();
+      await daemon.stop();
+      return EXIT.failure;
+    }
+
+    log.info("ready", {});
+    notifier.ready(
+      summary(),
+      () =>
+        schedulerProgress(
+          daemon.checker.backends(),
+          daemon.checker.lastProgress,
+        ),
+    );
+    const unsubscribe = daemon.bus.subscribe((e) => {
+      if (e.type === "reload") {
+        reloadNote = e.refused
+          ? `; last reload refused: ${e.refused} errors in ${configPath}`
+          : "";
+      }
+      if (e.type === "backend" || e.type === "reload") {
+        notifier.statusSoon(summary);
+      }
+    });
+    const offStretch = daemon.checker.onStretch(() =>
+      notifier.statusSoon(summary)
+    );
+    const signal = await stopped;
+    offStretch();
+    log.info("stopping", { signal });
+    notifier.stopping();
+    unsubscribe();
+    Deno.removeSignalListener("SIGHUP", onHup);
+    Deno.removeSignalListener("SIGTERM", onTerm);
+    Deno.removeSignalListener("SIGINT", onInt);
+    // Bounded: the spec promises exit within 2 s of SIGTERM.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      daemon.stop(),
+      new Promise((r) => timer = setTimeout(r, 1500)),
+    ]);
+    clearTimeout(timer);
+    notifier.close();
+    log.info("stopped", {});
+    return EXIT.ok;
+  }
 }
