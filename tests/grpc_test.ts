@@ -256,3 +256,71 @@ Deno.test("grpc: a subscriber that stops reading is dropped with RESOURCE_EXHAUS
     close();
   }
 });
+
+Deno.test("grpc: limits: a huge request and a huge name are refused briefly; past 128 watch streams RESOURCE_EXHAUSTED, counted", async () => {
+  await using d = await startDaemon();
+  const conns = Array.from({ length: 3 }, () => connectMaglev(d.grpcAddr));
+  const streams: AbortController[] = [];
+  const open = async (c: number) => {
+    const ac = new AbortController();
+    const it = conns[c].client.watchEvents({ backend: true }, {
+      signal: ac.signal,
+    })[Symbol.asyncIterator]();
+    try {
+      await it.next(); // the snapshot's first event: subscribed
+    } catch (e) {
+      ac.abort();
+      throw e;
+    }
+    streams.push(ac);
+  };
+  try {
+    const { client } = conns[0];
+    await assert.rejects(
+      client.getBackend({ name: "x".repeat(200_000) }),
+      (e: unknown) => {
+        assert.ok(e instanceof ConnectError);
+        assert.equal(e.code, Code.ResourceExhausted, e.message);
+        return true;
+      },
+    );
+    await assert.rejects(
+      client.getBackend({ name: "y".repeat(10_000) }),
+      (e: unknown) => {
+        assert.ok(e instanceof ConnectError);
+        assert.equal(e.code, Code.InvalidArgument);
+        assert.ok(e.message.length < 200, e.message);
+        assert.match(e.message, /backend name of 10000 characters/);
+        return true;
+      },
+    );
+    // 128 streams open (spread over three connections) …
+    for (let i = 0; i < 128; i++) await open(i % 3);
+    // … and the 129th is refused, and counted.
+    await assert.rejects(
+      () => open(0),
+      (e: unknown) => {
+        assert.ok(e instanceof ConnectError);
+        assert.equal(e.code, Code.ResourceExhausted);
+        assert.match(e.message, /too many WatchEvents streams open \(128\)/);
+        return true;
+      },
+    );
+    const metrics = await (await fetch(`http://${d.metricsAddr}/metrics`))
+      .text();
+    assert.match(metrics, /maglev_grpc_refused_total\{reason="watchers"\} 1/);
+    // Closing one makes room again.
+    streams.pop()!.abort();
+    await waitFor("a stream slot free", async () => {
+      try {
+        await open(1);
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
+  } finally {
+    for (const s of streams) s.abort();
+    for (const c of conns) c.close();
+  }
+});

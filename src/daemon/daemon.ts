@@ -246,6 +246,7 @@ export class Daemon {
       this.#api = await ApiServer.listen(this, {
         addr: this.#opts.grpcAddr,
         reflection: this.#opts.reflection ?? true,
+        onRefused: (reason) => this.metrics.refused(reason),
       });
       const a = this.#api.address;
       this.log.info("grpc-listening", {

@@ -28,6 +28,7 @@ export class DaemonMetrics implements ProbeObserver {
   #lag: Histogram<string>;
   #discarded: Counter<string>;
   #stretch: Gauge<string>;
+  #refused: Counter<string>;
   #now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -104,6 +105,14 @@ export class DaemonMetrics implements ProbeObserver {
     for (const reason of ["checker-stall", "late-start"]) {
       this.#discarded.inc({ reason }, 0);
     }
+    this.#refused = new Counter({
+      name: "maglev_grpc_refused_total",
+      help:
+        "gRPC requests refused by a limit: reason=watchers (too many WatchEvents streams open).",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.#refused.inc({ reason: "watchers" }, 0);
     this.#stretch = new Gauge({
       name: "maglev_checker_interval_stretch",
       help:
@@ -111,6 +120,11 @@ export class DaemonMetrics implements ProbeObserver {
       registers,
     });
     this.#stretch.set(1);
+  }
+
+  /** A request the gRPC listener refused by a limit. */
+  refused(reason: "watchers"): void {
+    this.#refused.inc({ reason });
   }
 
   /** ProbeObserver: a failure the checker's own lateness caused. */

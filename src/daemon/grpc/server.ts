@@ -21,7 +21,12 @@ export interface ApiServerOptions {
   readonly reflection: boolean;
   /** Events a WatchEvents subscriber may fall behind before it is dropped. */
   readonly streamLimit?: number;
+  /** Counts a refused request (maglev_grpc_refused_total{reason}). */
+  readonly onRefused?: (reason: "watchers") => void;
 }
+
+/** The largest request accepted; a 100 MB one took 558 MiB of memory. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
 
 /** A running API server. */
 export class ApiServer {
@@ -33,6 +38,8 @@ export class ApiServer {
 
   private constructor(daemon: Daemon, opts: ApiServerOptions) {
     const handler = connectNodeAdapter({
+      // Every request of this API is a few names and numbers.
+      readMaxBytes: MAX_REQUEST_BYTES,
       routes: (router) => {
         router.service(
           Maglev,
@@ -40,6 +47,7 @@ export class ApiServer {
             streamLimit: opts.streamLimit,
             shutdown: this.#shutdown.signal,
             resetStream: (id) => this.#reset(id),
+            onRefused: (reason) => opts.onRefused?.(reason),
           }),
         );
         if (opts.reflection) {

@@ -42,6 +42,10 @@ export interface ServiceOptions {
   readonly resetStream?: (streamId: string | undefined) => void;
   /** Ends every WatchEvents stream when aborted (daemon shutdown). */
   readonly shutdown?: AbortSignal;
+  /** WatchEvents streams open at once at most (MAX_WATCHERS). */
+  readonly maxWatchers?: number;
+  /** Counts a refused request (maglev_grpc_refused_total{reason}). */
+  readonly onRefused?: (reason: "watchers") => void;
 }
 
 const CODE_OF = {
@@ -62,12 +66,30 @@ function guard<T>(fn: () => T): T {
   }
 }
 
+/** Longer than any name a config can give (and than gRPC metadata can echo). */
+const MAX_NAME = 256;
+
 function requireName(name: string, what: string): string {
   if (!name) {
     throw new ConnectError(`missing ${what} name`, Code.InvalidArgument);
   }
+  if (name.length > MAX_NAME) {
+    // Not echoed whole: an error message travels in a header.
+    throw new ConnectError(
+      `${what} name of ${name.length} characters ("${
+        name.slice(0, 32)
+      }…"): names are at most ${MAX_NAME}`,
+      Code.InvalidArgument,
+    );
+  }
   return name;
 }
+
+/**
+ * WatchEvents streams open at once, at most: each holds a subscription and
+ * a buffer; 500 that never read once made healthy backends flap.
+ */
+export const MAX_WATCHERS = 128;
 
 function splitErrors(errors: readonly ConfigError[]) {
   const parse = errors.filter((e) => e.kind === "parse");
@@ -89,6 +111,8 @@ export function createMaglevService(
 ): ServiceImpl<typeof Maglev> {
   const checker = daemon.checker;
   const limit = opts.streamLimit ?? 4096;
+  const maxWatchers = opts.maxWatchers ?? MAX_WATCHERS;
+  let watchers = 0;
 
   // backend → frontends using it, rebuilt when a reload swaps the config.
   const usersByConfig = new WeakMap<object, Map<string, string[]>>();
@@ -382,6 +406,13 @@ export function createMaglevService(
     },
 
     async *watchEvents(req, ctx) {
+      if (watchers >= maxWatchers) {
+        opts.onRefused?.("watchers");
+        throw new ConnectError(
+          `too many WatchEvents streams open (${maxWatchers}); close one, or watch through maglev web, which shares one stream among all its pages`,
+          Code.ResourceExhausted,
+        );
+      }
       const want = watchFilter(req);
       let seq = 0n;
       const stamp = (e: Event): Event => {
@@ -425,6 +456,8 @@ export function createMaglevService(
       const onShutdown = () => sub.close();
       opts.shutdown?.addEventListener("abort", onShutdown);
       ctx.signal.addEventListener("abort", onShutdown);
+      // Counted from here: the finally below is sure to run.
+      watchers++;
       try {
         for (const ev of snapshot) yield ev;
         for await (const ev of sub) yield ev;
@@ -434,6 +467,7 @@ export function createMaglevService(
         }
         throw e;
       } finally {
+        watchers--;
         unsubscribe();
         removeSink();
         sub.close();
