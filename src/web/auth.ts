@@ -162,22 +162,27 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * neither header is refused: every browser that could be tricked into a
  * cross-site POST sends at least one of them.
  */
-export function sameOrigin(req: Request): boolean {
+export function sameOrigin(req: Request, trustForwarded = false): boolean {
   if (SAFE_METHODS.has(req.method)) return true;
   const site = req.headers.get("sec-fetch-site");
   if (site !== null) return site === "same-origin";
   const origin = req.headers.get("origin");
   if (origin === null || origin === "null") return false;
-  return ownOrigins(req).includes(origin);
+  return ownOrigins(req, trustForwarded).includes(origin);
 }
 
-/** Origins the request was addressed to (directly or via a proxy). */
-function ownOrigins(req: Request): string[] {
+/**
+ * Origins the request was addressed to: its URL and Host, and what a proxy
+ * says in X-Forwarded-Host / -Proto, but only when `trustForwarded` (the
+ * peer is one of --trusted-proxies): anyone else could forge them.
+ */
+function ownOrigins(req: Request, trustForwarded: boolean): string[] {
   const url = new URL(req.url);
   const out = [url.origin];
-  const host = req.headers.get("x-forwarded-host") ??
-    req.headers.get("host");
-  const proto = req.headers.get("x-forwarded-proto")?.split(",")[0].trim();
+  const forwarded = (name: string) =>
+    trustForwarded ? req.headers.get(name) : null;
+  const host = forwarded("x-forwarded-host") ?? req.headers.get("host");
+  const proto = forwarded("x-forwarded-proto")?.split(",")[0].trim();
   if (host) {
     out.push(`${url.protocol}//${host}`);
     if (proto === "http" || proto === "https") out.push(`${proto}://${host}`);

@@ -84,15 +84,21 @@ Deno.test("auth: same-origin rule for mutating requests", () => {
     false,
   );
   assert.equal(sameOrigin(req("POST", { origin: "null" })), false);
-  // Behind a TLS-terminating proxy.
-  assert.equal(
-    sameOrigin(req("POST", {
-      origin: "https://dash.example",
-      host: "dash.example",
-      "x-forwarded-proto": "https",
-    })),
-    true,
-  );
+  // Behind a TLS-terminating proxy the operator named (--trusted-proxies).
+  const proxied = {
+    origin: "https://dash.example",
+    host: "dash.example",
+    "x-forwarded-proto": "https",
+  };
+  assert.equal(sameOrigin(req("POST", proxied), true), true);
+  // From anyone else the forwarded headers count for nothing.
+  assert.equal(sameOrigin(req("POST", proxied), false), false);
+  const forged = {
+    origin: "http://evil.example",
+    "x-forwarded-host": "evil.example",
+  };
+  assert.equal(sameOrigin(req("POST", forged)), false);
+  assert.equal(sameOrigin(req("POST", forged), true), true);
 });
 
 Deno.test("auth: credentials from env, file, or none", async () => {

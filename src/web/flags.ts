@@ -6,6 +6,7 @@ import { DEFAULT_SERVER } from "../api/client.ts";
 import { type HostPort, parseHostPort } from "../cli/addr.ts";
 import { type FlagSpec, parseFlags, UsageError } from "../cli/flags.ts";
 import { logFlags, type LogFormat, type LogLevel } from "../cli/log.ts";
+import { parseAddress } from "../config/address.ts";
 
 /** Flag table of `maglev web`: drives parsing, env lookup and `--help`. */
 export const WEB_FLAGS: readonly FlagSpec[] = [
@@ -33,6 +34,15 @@ export const WEB_FLAGS: readonly FlagSpec[] = [
     help:
       "file with one user:password line enabling /admin/ (or env MAGLEV_WEB_USER + MAGLEV_WEB_PASSWORD)",
   },
+  {
+    name: "trusted-proxies",
+    type: "string",
+    default: "",
+    env: "MAGLEV_WEB_TRUSTED_PROXIES",
+    valueName: "ADDR[,...]",
+    help:
+      "reverse proxies (client addresses) whose X-Forwarded-Host/-Proto are believed by the admin page's same-origin check; empty: none",
+  },
   ...logFlags("minimum level of log records"),
   {
     name: "version",
@@ -51,6 +61,8 @@ export interface WebOptions {
   /** Daemon addresses in command-line order, duplicates removed. */
   readonly servers: readonly string[];
   readonly credentialsFile?: string;
+  /** Canonical addresses of reverse proxies whose forwarded headers count. */
+  readonly trustedProxies: readonly string[];
   readonly logLevel: LogLevel;
   readonly logFormat?: LogFormat;
 }
@@ -86,9 +98,26 @@ export function parseWebOptions(
     listen,
     servers,
     credentialsFile: cf ? cf : undefined,
+    trustedProxies: parseProxyList(v["trusted-proxies"] as string),
     logLevel: v["log-level"] as LogLevel,
     logFormat: v["log-format"] as LogFormat | undefined,
   };
+}
+
+/** `--trusted-proxies`: addresses, comma-separated, canonical. */
+export function parseProxyList(text: string): string[] {
+  const out: string[] = [];
+  for (const part of text.split(",")) {
+    const s = part.trim();
+    if (s === "") continue;
+    try {
+      const a = parseAddress(s).address;
+      if (!out.includes(a)) out.push(a);
+    } catch (e) {
+      throw new UsageError(`--trusted-proxies: ${(e as Error).message}`);
+    }
+  }
+  return out;
 }
 
 /** Splits `a:1,b:2`, checking each address so a typo fails at start. */

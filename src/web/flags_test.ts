@@ -40,3 +40,25 @@ Deno.test("web flags: mistakes are usage errors", () => {
     /must be one of/,
   );
 });
+
+Deno.test("web flags: --trusted-proxies is a list of addresses, canonical; none by default", () => {
+  assert.deepEqual(parseWebOptions([], {}).trustedProxies, []);
+  assert.deepEqual(
+    parseWebOptions(
+      ["--trusted-proxies", "127.0.0.1, 2001:DB8::1,127.0.0.1"],
+      {},
+    )
+      .trustedProxies,
+    ["127.0.0.1", "2001:db8::1"],
+  );
+  assert.deepEqual(
+    parseWebOptions([], { MAGLEV_WEB_TRUSTED_PROXIES: "10.0.0.1" })
+      .trustedProxies,
+    ["10.0.0.1"],
+  );
+  assert.throws(
+    () => parseWebOptions(["--trusted-proxies", "proxy.example"], {}),
+    (e: unknown) =>
+      e instanceof UsageError && /--trusted-proxies/.test(e.message),
+  );
+});

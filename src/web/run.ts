@@ -100,6 +100,7 @@ export async function runWeb(
     assets,
     auth: creds ? new BasicAuth(creds) : undefined,
     log,
+    trustedProxies: new Set(o.trustedProxies),
   });
 
   const abort = new AbortController();

@@ -12,6 +12,7 @@ import type { Logger } from "../cli/log.ts";
 import { VERSION } from "../version.ts";
 import type { AssetStore } from "./assets.ts";
 import { type BasicAuth, sameOrigin, unauthorized } from "./auth.ts";
+import { parseAddress } from "../config/address.ts";
 import type { Broker } from "./broker.ts";
 import type { ActionRequest, StateDocument } from "./types.ts";
 import { type DaemonWatcher, describeError, pj } from "./watcher.ts";
@@ -27,6 +28,20 @@ export interface WebServerDeps {
   readonly log: Logger;
   /** Deadline of an admin action's RPC, ms. */
   readonly actionTimeoutMs?: number;
+  /** Peers (canonical addresses) whose X-Forwarded-Host/-Proto are believed. */
+  readonly trustedProxies?: ReadonlySet<string>;
+}
+
+/** The peer's address, canonical, an IPv4-mapped IPv6 one as IPv4. */
+export function peerAddress(info: Deno.ServeHandlerInfo | undefined): string {
+  const a = info?.remoteAddr as Deno.NetAddr | undefined;
+  if (!a?.hostname) return "";
+  const h = a.hostname.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
+  try {
+    return parseAddress(h).address;
+  } catch {
+    return h;
+  }
 }
 
 const MAX_ACTION_BODY = 16 * 1024;
@@ -131,7 +146,7 @@ export function parseAction(body: unknown): ActionRequest | string {
 /** Builds the request handler. */
 export function createHandler(
   deps: WebServerDeps,
-): (req: Request) => Promise<Response> {
+): (req: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
   const byId = new Map(deps.watchers.map((w) => [w.id, w]));
 
   // Watchers publish synchronously, so the id read with the states is
@@ -254,6 +269,7 @@ export function createHandler(
     req: Request,
     rest: string,
     admin: boolean,
+    info: Deno.ServeHandlerInfo | undefined,
   ): Response | Promise<Response> => {
     const get = req.method === "GET" || req.method === "HEAD";
     if (rest === "/api/action") {
@@ -261,7 +277,8 @@ export function createHandler(
       if (req.method !== "POST") {
         return text("method not allowed\n", 405, { allow: "POST" });
       }
-      if (!sameOrigin(req)) return text("forbidden\n", 403);
+      const trusted = deps.trustedProxies?.has(peerAddress(info)) ?? false;
+      if (!sameOrigin(req, trusted)) return text("forbidden\n", 403);
       return action(req);
     }
     if (!get) return text("method not allowed\n", 405, { allow: "GET, HEAD" });
@@ -271,13 +288,16 @@ export function createHandler(
     return deps.assets.serve(req, path) ?? notFound();
   };
 
-  return (req: Request): Promise<Response> => {
+  return (
+    req: Request,
+    info?: Deno.ServeHandlerInfo,
+  ): Promise<Response> => {
     const { pathname } = new URL(req.url);
     if (pathname === "/healthz") return Promise.resolve(text("ok\n"));
     if (pathname === "/") return Promise.resolve(redirect("/view/"));
     if (pathname === "/view") return Promise.resolve(redirect("/view/"));
     if (pathname.startsWith("/view/")) {
-      return Promise.resolve(ui(req, pathname.slice(5), false));
+      return Promise.resolve(ui(req, pathname.slice(5), false, info));
     }
     if (pathname === "/admin" || pathname.startsWith("/admin/")) {
       if (!deps.auth) return Promise.resolve(notFound());
@@ -285,7 +305,7 @@ export function createHandler(
         return Promise.resolve(unauthorized());
       }
       if (pathname === "/admin") return Promise.resolve(redirect("/admin/"));
-      return Promise.resolve(ui(req, pathname.slice(6), true));
+      return Promise.resolve(ui(req, pathname.slice(6), true, info));
     }
     return Promise.resolve(notFound());
   };

@@ -104,6 +104,24 @@ Deno.test({
       });
       assert.equal(csrf.status, 403);
       await csrf.body?.cancel();
+      // Nor does a forged X-Forwarded-Host make it same-origin: this
+      // client is not one of --trusted-proxies.
+      const forged = await fetch(`${base}/admin/api/action`, {
+        method: "POST",
+        headers: {
+          authorization: "Basic " + btoa("ops:s3cret"),
+          origin: "http://evil.example",
+          "x-forwarded-host": "evil.example",
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          scope: one.grpcAddr,
+          action: "disable",
+          backend: "b",
+        }),
+      });
+      assert.equal(forged.status, 403);
+      await forged.body?.cancel();
       await ctx.close();
     } finally {
       await browser.close();
