@@ -28,6 +28,8 @@ export interface WebServerDeps {
   readonly log: Logger;
   /** Deadline of an admin action's RPC, ms. */
   readonly actionTimeoutMs?: number;
+  /** Open `/api/events` streams at most (MAX_EVENT_STREAMS). */
+  readonly maxEventStreams?: number;
   /** Peers (canonical addresses) whose X-Forwarded-Host/-Proto are believed. */
   readonly trustedProxies?: ReadonlySet<string>;
 }
@@ -45,6 +47,12 @@ export function peerAddress(info: Deno.ServeHandlerInfo | undefined): string {
 }
 
 const MAX_ACTION_BODY = 16 * 1024;
+
+/**
+ * Dashboard event streams open at once, at most: each costs a buffer, and
+ * 300 that never read took 133 MiB. A team's browsers need far fewer.
+ */
+export const MAX_EVENT_STREAMS = 100;
 
 function text(body: string, status = 200, extra: HeadersInit = {}): Response {
   return new Response(body, {
@@ -159,6 +167,19 @@ export function createHandler(
   });
 
   const events = (req: Request): Response => {
+    if (
+      deps.broker.clientCount >= (deps.maxEventStreams ?? MAX_EVENT_STREAMS)
+    ) {
+      deps.log.warn("sse-client-refused", {
+        clients: deps.broker.clientCount,
+        meaning:
+          "too many open dashboard event streams; a browser retries by itself",
+      });
+      // The page retries a refused stream itself, backing off to 30 s.
+      return text("too many event streams, try again later\n", 429, {
+        "retry-after": "10",
+      });
+    }
     // The browser's own Last-Event-ID (a reconnect) wins over ?since= (the
     // state document the page started from).
     const client = deps.broker.subscribe(

@@ -103,3 +103,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test("server: past maxEventStreams an event stream is refused with 429 and Retry-After, counted in the log", async () => {
+  const broker = new Broker({ heartbeatMs: 0 });
+  const records: string[] = [];
+  const log = new Logger({ level: "error", format: "json", writeLine() {} });
+  log.addSink({ level: "debug", write: (r) => records.push(r.msg) });
+  const h = createHandler({
+    watchers: [],
+    broker,
+    assets: await AssetStore.create({}),
+    log,
+    maxEventStreams: 2,
+  });
+  const open = () => h(new Request("http://x/view/api/events"));
+  const a = await open();
+  const b = await open();
+  assert.equal(a.status, 200);
+  assert.equal(b.status, 200);
+  const c = await open();
+  assert.equal(c.status, 429);
+  assert.equal(c.headers.get("retry-after"), "10");
+  await c.body?.cancel();
+  assert.deepEqual(records, ["sse-client-refused"]);
+  // A closed stream frees its place.
+  await a.body?.cancel();
+  const d = await open();
+  assert.equal(d.status, 200);
+  await b.body?.cancel();
+  await d.body?.cancel();
+  broker.close();
+});
