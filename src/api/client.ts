@@ -34,7 +34,11 @@ export interface MaglevConnection {
  */
 export function connectMaglev(
   server: string,
-  opts: { keepAliveMs?: number } = {},
+  opts: {
+    keepAliveMs?: number;
+    /** Sent as `Authorization: Bearer …` on every call (the daemon's --grpc-token-file). */
+    token?: string;
+  } = {},
 ): MaglevConnection {
   const hp = parseHostPort(server);
   const host = hp.hostname ?? "localhost";
@@ -43,9 +47,14 @@ export function connectMaglev(
     pingIntervalMs: opts.keepAliveMs ?? 10_000,
     pingTimeoutMs: 5_000,
   });
+  const token = opts.token;
   const transport = createGrpcTransport({
     baseUrl: url,
     sessionManager,
+    interceptors: token === undefined ? [] : [(next) => (req) => {
+      req.header.set("authorization", `Bearer ${token}`);
+      return next(req);
+    }],
   });
   return {
     client: createClient(Maglev, transport),

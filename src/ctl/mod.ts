@@ -3,6 +3,7 @@
  * 0 on success, 1 when the command or call failed, 2 for a usage error) or
  * the interactive shell.
  */
+import { readTokenFile } from "../daemon/grpc/auth.ts";
 import { connectMaglev, DEFAULT_SERVER } from "../api/client.ts";
 import { parseHostPort } from "../cli/addr.ts";
 import {
@@ -46,6 +47,14 @@ export const CTL_FLAGS: readonly FlagSpec[] = [
     default: DEFAULT_SERVER,
     valueName: "HOST:PORT",
     help: "the maglev daemon's gRPC address",
+  },
+  {
+    name: "token-file",
+    type: "string",
+    env: "MAGLEV_TOKEN_FILE",
+    valueName: "FILE",
+    help:
+      "a file with the bearer token the daemon accepts (its --grpc-token-file): needed for changes from another host",
   },
   {
     name: "color",
@@ -206,7 +215,17 @@ export async function runCtl(
   // `maglev ctl 'show backends'` is the same as `maglev ctl show backends`.
   const words = splitWords(flags.positionals.join(" "));
 
-  const conn = connectMaglev(server);
+  let token: string | undefined;
+  const tokenFile = (flags.values["token-file"] as string | undefined)?.trim();
+  if (tokenFile) {
+    try {
+      token = readTokenFile(tokenFile)[0];
+    } catch (e) {
+      output.err(`maglev ctl: --token-file: ${(e as Error).message}`);
+      return CTL_EXIT.usage;
+    }
+  }
+  const conn = connectMaglev(server, { token });
   try {
     const names = new NameCache(conn.client);
     const ctx: CtlContext = {

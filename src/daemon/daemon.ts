@@ -18,6 +18,7 @@ import { createProber } from "../probe/mod.ts";
 import type { Prober } from "../probe/types.ts";
 import { Checker, type ReloadSummary } from "./checker.ts";
 import { LoopWatch } from "./loop_watch.ts";
+import type { MutationPolicy } from "./grpc/auth.ts";
 import { EventBus } from "./events.ts";
 import { DaemonMetrics } from "./metrics.ts";
 import { ApiServer } from "./grpc/server.ts";
@@ -50,6 +51,8 @@ export interface DaemonOptions {
   configWorkerUrl?: URL;
   /** How to reach VPP when `vppEnabled`. */
   vpp?: DaemonVppOptions;
+  /** Who may call mutating RPCs; default: loopback only. */
+  mutations?: MutationPolicy;
   /**
    * Where operator state, verdicts and maglev's own VIPs survive restarts;
    * undefined or "" keeps them in memory only.
@@ -247,6 +250,7 @@ export class Daemon {
         addr: this.#opts.grpcAddr,
         reflection: this.#opts.reflection ?? true,
         onRefused: (reason) => this.metrics.refused(reason),
+        mutations: this.#opts.mutations,
       });
       const a = this.#api.address;
       this.log.info("grpc-listening", {

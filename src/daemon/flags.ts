@@ -21,6 +21,23 @@ export const DAEMON_FLAGS: readonly FlagSpec[] = [
     help: "gRPC listen address (host:port, :port, [v6]:port)",
   },
   {
+    name: "grpc-token-file",
+    type: "string",
+    default: "",
+    env: "MAGLEV_GRPC_TOKEN_FILE",
+    valueName: "FILE",
+    help:
+      "bearer tokens (one per line) that let remote clients pause, disable, reweight, reload and sync; without it only loopback may",
+  },
+  {
+    name: "grpc-allow-remote-mutations",
+    type: "boolean",
+    default: false,
+    env: "MAGLEV_GRPC_ALLOW_REMOTE_MUTATIONS",
+    help:
+      "let anyone who reaches the gRPC port change things, as the original did (logged as a warning at start)",
+  },
+  {
     name: "metrics-addr",
     type: "string",
     default: ":9091",

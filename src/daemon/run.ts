@@ -14,6 +14,7 @@ import {
 import { formatConfigErrors } from "../config/format.ts";
 import { loadConfigFile } from "../config/load.ts";
 import { configWarnings } from "../config/warnings.ts";
+import { readTokenFile } from "./grpc/auth.ts";
 import { netnsProblem } from "../probe/mod.ts";
 import { BUILD_DATE, COMMIT, VERSION, versionLine } from "../version.ts";
 import { Daemon } from "./daemon.ts";
@@ -144,11 +145,29 @@ export async function runDaemon(
     return EXIT.usage;
   }
 
+  let tokens: string[] = [];
+  const tokenFile = (v["grpc-token-file"] as string).trim();
+  if (tokenFile !== "") {
+    try {
+      tokens = readTokenFile(tokenFile);
+    } catch (e) {
+      io.err(`maglev daemon: --grpc-token-file: ${(e as Error).message}`);
+      return EXIT.usage;
+    }
+  }
+  const allowRemote = v["grpc-allow-remote-mutations"] as boolean;
+
   const log = new Logger({
     level: v["log-level"] as LogLevel,
     format: (v["log-format"] as LogFormat | undefined) ?? defaultLogFormat(),
   });
   log.info("starting", { version: VERSION, commit: COMMIT, date: BUILD_DATE });
+  if (allowRemote) {
+    log.warn("grpc-mutations-open", {
+      meaning:
+        "--grpc-allow-remote-mutations: anyone who reaches the gRPC port can pause, disable and reweight every backend; prefer --grpc-token-file",
+    });
+  }
   // From here on every line on stderr is a record, whatever prints it.
   const unrouteConsole = routeConsoleTo(log, classifyLibraryText);
   try {
@@ -171,6 +190,7 @@ export async function runDaemon(
       netnsWorkerUrl: opts.netnsWorkerUrl,
       configWorkerUrl: opts.configWorkerUrl,
       stateFile: v["state-file"] as string,
+      mutations: { tokens, allowRemote },
       vpp: {
         libPath: v["vpp-lib"] as string,
         apiPrefix: v["vpp-api-prefix"] as string,

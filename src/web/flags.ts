@@ -35,6 +35,14 @@ export const WEB_FLAGS: readonly FlagSpec[] = [
       "file with one user:password line enabling /admin/ (or env MAGLEV_WEB_USER + MAGLEV_WEB_PASSWORD)",
   },
   {
+    name: "grpc-token-file",
+    type: "string",
+    env: "MAGLEV_WEB_GRPC_TOKEN_FILE",
+    valueName: "FILE",
+    help:
+      "the bearer token the daemons accept (their --grpc-token-file), for admin actions on daemons of another host",
+  },
+  {
     name: "trusted-proxies",
     type: "string",
     default: "",
@@ -61,6 +69,8 @@ export interface WebOptions {
   /** Daemon addresses in command-line order, duplicates removed. */
   readonly servers: readonly string[];
   readonly credentialsFile?: string;
+  /** The bearer token file for the daemons, if any. */
+  readonly grpcTokenFile?: string;
   /** Canonical addresses of reverse proxies whose forwarded headers count. */
   readonly trustedProxies: readonly string[];
   readonly logLevel: LogLevel;
@@ -98,6 +108,8 @@ export function parseWebOptions(
     listen,
     servers,
     credentialsFile: cf ? cf : undefined,
+    grpcTokenFile: (v["grpc-token-file"] as string | undefined)?.trim() ||
+      undefined,
     trustedProxies: parseProxyList(v["trusted-proxies"] as string),
     logLevel: v["log-level"] as LogLevel,
     logFormat: v["log-format"] as LogFormat | undefined,

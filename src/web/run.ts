@@ -3,6 +3,8 @@
  * and the process lifecycle (SIGHUP ignored, SIGTERM/SIGINT stop within
  * 2 s).
  */
+import { readTokenFile } from "../daemon/grpc/auth.ts";
+import { connectMaglev } from "../api/client.ts";
 import { formatHostPort } from "../cli/addr.ts";
 import { formatFlagHelp, UsageError } from "../cli/flags.ts";
 import { defaultLogFormat, Logger } from "../cli/log.ts";
@@ -81,6 +83,15 @@ export async function runWeb(
     }
     throw e;
   }
+  let token: string | undefined;
+  if (o.grpcTokenFile) {
+    try {
+      token = readTokenFile(o.grpcTokenFile)[0];
+    } catch (e) {
+      io.err(`maglev web: --grpc-token-file: ${(e as Error).message}`);
+      return WEB_EXIT.failure;
+    }
+  }
 
   const log = new Logger({
     level: o.logLevel,
@@ -92,7 +103,13 @@ export async function runWeb(
   broker.onDrop = () =>
     log.warn("sse-client-dropped", { reason: "fell behind" });
   const publish = broker.publish.bind(broker);
-  const watchers = o.servers.map((s) => new DaemonWatcher(s, { publish, log }));
+  const watchers = o.servers.map((s) =>
+    new DaemonWatcher(s, {
+      publish,
+      log,
+      connect: (server) => connectMaglev(server, { token }),
+    })
+  );
   const assets = await AssetStore.create();
   const handler = createHandler({
     watchers,

@@ -72,6 +72,33 @@ export class TestNetns implements AsyncDisposable {
   }
 
   /**
+   * Links the namespace to the host with a veth pair: `hostCidr` (e.g.
+   * "10.213.7.1/30") on the host's end, `nsCidr` on the namespace's. The
+   * pair goes away with the namespace. Returns the host end's name.
+   */
+  async linkToHost(hostCidr: string, nsCidr: string): Promise<string> {
+    const tag = this.name.slice(-8);
+    const host = `mh${tag}`, inside = `mn${tag}`;
+    await mustRun("ip", [
+      "link",
+      "add",
+      host,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      inside,
+      "netns",
+      this.name,
+    ]);
+    await mustRun("ip", ["addr", "add", hostCidr, "dev", host]);
+    await mustRun("ip", ["link", "set", host, "up"]);
+    await this.ip("addr", "add", nsCidr, "dev", inside);
+    await this.ip("link", "set", inside, "up");
+    return host;
+  }
+
+  /**
    * Starts tests/helpers/http_server_main.ts inside the namespace on
    * `hostname:port` and waits until it listens.
    */

@@ -14,6 +14,11 @@ import {
 import type { Daemon } from "../daemon.ts";
 import { registerReflection } from "./reflection.ts";
 import { createMaglevService, STREAM_ID_HEADER } from "./service.ts";
+import {
+  MAY_MUTATE_HEADER,
+  type MutationPolicy,
+  mutationVerdict,
+} from "./auth.ts";
 
 /** Options of the API server. */
 export interface ApiServerOptions {
@@ -23,6 +28,8 @@ export interface ApiServerOptions {
   readonly streamLimit?: number;
   /** Counts a refused request (maglev_grpc_refused_total{reason}). */
   readonly onRefused?: (reason: "watchers") => void;
+  /** Who may call mutating RPCs; default: loopback only. */
+  readonly mutations?: MutationPolicy;
 }
 
 /** The largest request accepted; a 100 MB one took 558 MiB of memory. */
@@ -59,6 +66,13 @@ export class ApiServer {
       // Tag the stream so a subscriber that stops reading can be reset.
       const id = String(this.#nextStream++);
       req.headers[STREAM_ID_HEADER] = id;
+      // Decided here, from the connection's real peer; whatever a client
+      // put in this header is overwritten.
+      req.headers[MAY_MUTATE_HEADER] = mutationVerdict(
+        opts.mutations ?? { tokens: [], allowRemote: false },
+        req.socket?.remoteAddress,
+        req.headers.authorization,
+      );
       this.#streams.set(id, req.stream);
       req.stream.once("close", () => this.#streams.delete(id));
       handler(req, res);

@@ -3,7 +3,13 @@
  * Errors carry gRPC codes and messages that say what to do.
  */
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type HandlerContext,
+  type ServiceImpl,
+} from "@connectrpc/connect";
+import { MAY_MUTATE_HEADER } from "./auth.ts";
 import { LOG_LEVELS, type LogLevel, type LogRecord } from "../../cli/log.ts";
 import { formatConfigErrors } from "../../config/format.ts";
 import type { ConfigError } from "../../config/types.ts";
@@ -64,6 +70,19 @@ function guard<T>(fn: () => T): T {
     }
     throw e;
   }
+}
+
+/**
+ * Refuses a mutating RPC unless the server found the peer allowed (see
+ * auth.ts; the header is set by the server, never by the client).
+ */
+function requireMutation(ctx: HandlerContext): void {
+  const verdict = ctx.requestHeader.get(MAY_MUTATE_HEADER);
+  if (verdict === "1") return;
+  throw new ConnectError(
+    `changes need permission: ${verdict ?? "unknown peer"}`,
+    Code.PermissionDenied,
+  );
 }
 
 /** Longer than any name a config can give (and than gRPC metadata can echo). */
@@ -238,23 +257,28 @@ export function createMaglevService(
     getHealthCheck(req) {
       return healthCheckMsg(requireName(req.name, "health check"));
     },
-    pauseBackend(req) {
+    pauseBackend(req, ctx) {
+      requireMutation(ctx);
       guard(() => checker.pause(requireName(req.name, "backend")));
       return backendMsg(req.name);
     },
-    resumeBackend(req) {
+    resumeBackend(req, ctx) {
+      requireMutation(ctx);
       guard(() => checker.resume(requireName(req.name, "backend")));
       return backendMsg(req.name);
     },
-    enableBackend(req) {
+    enableBackend(req, ctx) {
+      requireMutation(ctx);
       guard(() => checker.enable(requireName(req.name, "backend")));
       return backendMsg(req.name);
     },
-    disableBackend(req) {
+    disableBackend(req, ctx) {
+      requireMutation(ctx);
       guard(() => checker.disable(requireName(req.name, "backend")));
       return backendMsg(req.name);
     },
-    setFrontendPoolBackendWeight(req) {
+    setFrontendPoolBackendWeight(req, ctx) {
+      requireMutation(ctx);
       guard(() =>
         checker.setWeight(
           requireName(req.frontend, "frontend"),
@@ -265,7 +289,8 @@ export function createMaglevService(
       );
       return frontendMsg(req.frontend);
     },
-    confirmFrontendGuard(req) {
+    confirmFrontendGuard(req, ctx) {
+      requireMutation(ctx);
       guard(() => checker.confirmGuard(requireName(req.name, "frontend")));
       return frontendMsg(req.name);
     },
@@ -273,7 +298,8 @@ export function createMaglevService(
       const r = await daemon.check();
       return r.ok ? { ok: true } : { ok: false, ...splitErrors(r.errors) };
     },
-    async reloadConfig() {
+    async reloadConfig(_req, ctx) {
+      requireMutation(ctx);
       const r = await daemon.reload();
       if (!r.ok) return { ok: false, ...splitErrors(r.errors) };
       const s = r.summary;
@@ -354,7 +380,9 @@ export function createMaglevService(
         };
       });
     },
-    syncVPPLBState(req) {
+    syncVPPLBState(req, ctx) {
+      // A dry run changes nothing: open to all, like the reads.
+      if (!req.dryRun) requireMutation(ctx);
       const vpp = vppOf();
       if (req.frontend && !checker.config.frontends.has(req.frontend)) {
         throw new ConnectError(
@@ -379,7 +407,8 @@ export function createMaglevService(
         };
       });
     },
-    adoptVPPLBVIP(req) {
+    adoptVPPLBVIP(req, ctx) {
+      requireMutation(ctx);
       const vpp = vppOf();
       const vip = adoptedVip(req.prefix, req.protocol, req.port);
       return vppCall(() => ({ adopted: vpp.adopt(vip) }));
