@@ -189,3 +189,65 @@ function ownOrigins(req: Request, trustForwarded: boolean): string[] {
   }
   return out;
 }
+
+/**
+ * Failed admin logins per client, so guessing the password is slow: after
+ * `maxFailures` wrong ones within `windowMs`, a client is refused (429) until
+ * the window has passed since its first failure; a right login clears it.
+ * Bounded: at most `maxClients` clients are tracked (the oldest go first).
+ */
+export class LoginThrottle {
+  readonly #max: number;
+  readonly #windowMs: number;
+  readonly #maxClients: number;
+  readonly #now: () => number;
+  readonly #failures = new Map<string, { since: number; count: number }>();
+
+  constructor(
+    opts: {
+      maxFailures?: number;
+      windowMs?: number;
+      maxClients?: number;
+      now?: () => number;
+    } = {},
+  ) {
+    this.#max = opts.maxFailures ?? 10;
+    this.#windowMs = opts.windowMs ?? 60_000;
+    this.#maxClients = opts.maxClients ?? 10_000;
+    this.#now = opts.now ?? (() => performance.now());
+  }
+
+  /** Seconds `client` must wait before trying again, or 0 if it may try. */
+  waitSeconds(client: string): number {
+    const f = this.#failures.get(client);
+    if (!f) return 0;
+    const left = f.since + this.#windowMs - this.#now();
+    if (left <= 0) {
+      this.#failures.delete(client);
+      return 0;
+    }
+    return f.count >= this.#max ? Math.ceil(left / 1000) : 0;
+  }
+
+  /** Records a wrong login; true when it just locked the client out. */
+  failed(client: string): boolean {
+    const now = this.#now();
+    let f = this.#failures.get(client);
+    if (!f || now - f.since >= this.#windowMs) {
+      f = { since: now, count: 0 };
+      this.#failures.delete(client);
+      if (this.#failures.size >= this.#maxClients) {
+        const oldest = this.#failures.keys().next().value;
+        if (oldest !== undefined) this.#failures.delete(oldest);
+      }
+      this.#failures.set(client, f);
+    }
+    f.count++;
+    return f.count === this.#max;
+  }
+
+  /** A right login: the client starts afresh. */
+  succeeded(client: string): void {
+    this.#failures.delete(client);
+  }
+}

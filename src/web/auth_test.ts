@@ -3,6 +3,7 @@ import {
   BasicAuth,
   CredentialsError,
   loadCredentials,
+  LoginThrottle,
   parseBasic,
   sameOrigin,
 } from "./auth.ts";
@@ -130,4 +131,39 @@ Deno.test("auth: credentials from env, file, or none", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("auth: wrong logins are throttled per client, for a window; a right one clears", () => {
+  let now = 0;
+  const t = new LoginThrottle({
+    maxFailures: 3,
+    windowMs: 60_000,
+    now: () => now,
+  });
+  assert.equal(t.waitSeconds("a"), 0);
+  assert.equal(t.failed("a"), false);
+  assert.equal(t.failed("a"), false);
+  assert.equal(t.failed("a"), true, "the third locks");
+  assert.equal(t.waitSeconds("a"), 60);
+  assert.equal(t.waitSeconds("b"), 0, "other clients are not affected");
+  now = 30_000;
+  assert.equal(t.waitSeconds("a"), 30);
+  now = 60_000;
+  assert.equal(t.waitSeconds("a"), 0, "the window passed");
+  t.failed("b");
+  t.succeeded("b");
+  t.failed("b");
+  t.failed("b");
+  assert.equal(t.waitSeconds("b"), 0, "counted afresh after a right login");
+  // Bounded memory.
+  const small = new LoginThrottle({
+    maxFailures: 1,
+    maxClients: 2,
+    now: () => now,
+  });
+  small.failed("x");
+  small.failed("y");
+  small.failed("z");
+  assert.equal(small.waitSeconds("x"), 0, "the oldest was forgotten");
+  assert.ok(small.waitSeconds("z") > 0);
 });

@@ -11,7 +11,12 @@ import {
 import type { Logger } from "../cli/log.ts";
 import { VERSION } from "../version.ts";
 import type { AssetStore } from "./assets.ts";
-import { type BasicAuth, sameOrigin, unauthorized } from "./auth.ts";
+import {
+  type BasicAuth,
+  LoginThrottle,
+  sameOrigin,
+  unauthorized,
+} from "./auth.ts";
 import { parseAddress } from "../config/address.ts";
 import type { Broker } from "./broker.ts";
 import type { ActionRequest, StateDocument } from "./types.ts";
@@ -28,6 +33,8 @@ export interface WebServerDeps {
   readonly log: Logger;
   /** Deadline of an admin action's RPC, ms. */
   readonly actionTimeoutMs?: number;
+  /** Wrong admin logins allowed per client (default: 10 a minute). */
+  readonly loginThrottle?: LoginThrottle;
   /** Open `/api/events` streams at most (MAX_EVENT_STREAMS). */
   readonly maxEventStreams?: number;
   /** Peers (canonical addresses) whose X-Forwarded-Host/-Proto are believed. */
@@ -156,6 +163,7 @@ export function createHandler(
   deps: WebServerDeps,
 ): (req: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
   const byId = new Map(deps.watchers.map((w) => [w.id, w]));
+  const throttle = deps.loginThrottle ?? new LoginThrottle();
 
   // Watchers publish synchronously, so the id read with the states is
   // exactly the last event they include.
@@ -322,9 +330,29 @@ export function createHandler(
     }
     if (pathname === "/admin" || pathname.startsWith("/admin/")) {
       if (!deps.auth) return Promise.resolve(notFound());
+      const peer = peerAddress(info);
+      const wait = throttle.waitSeconds(peer);
+      if (wait > 0) {
+        return Promise.resolve(
+          text("too many wrong logins, try again later\n", 429, {
+            "retry-after": String(wait),
+          }),
+        );
+      }
       if (!deps.auth.check(req.headers.get("authorization"))) {
+        // A browser's first request has no credentials yet: not a guess.
+        if (
+          req.headers.get("authorization") !== null && throttle.failed(peer)
+        ) {
+          deps.log.warn("admin-login-throttled", {
+            client: peer,
+            meaning:
+              "too many wrong passwords from this client: refused for a minute",
+          });
+        }
         return Promise.resolve(unauthorized());
       }
+      throttle.succeeded(peer);
       if (pathname === "/admin") return Promise.resolve(redirect("/admin/"));
       return Promise.resolve(ui(req, pathname.slice(6), true, info));
     }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { waitFor } from "../../tests/helpers/wait.ts";
 import { Logger } from "../cli/log.ts";
 import { AssetStore } from "./assets.ts";
+import { BasicAuth, LoginThrottle } from "./auth.ts";
 import { Broker } from "./broker.ts";
 import { createHandler, parseAction } from "./server.ts";
 
@@ -132,5 +133,49 @@ Deno.test("server: past maxEventStreams an event stream is refused with 429 and 
   assert.equal(d.status, 200);
   await b.body?.cancel();
   await d.body?.cancel();
+  broker.close();
+});
+
+Deno.test("server: wrong admin logins are throttled (429 with Retry-After); a browser's first credential-less request is not counted", async () => {
+  let now = 0;
+  const records: string[] = [];
+  const log = new Logger({ level: "error", format: "json", writeLine() {} });
+  log.addSink({ level: "debug", write: (r) => records.push(r.msg) });
+  const broker = new Broker({ heartbeatMs: 0 });
+  const h = createHandler({
+    watchers: [],
+    broker,
+    assets: await AssetStore.create({}),
+    log,
+    auth: new BasicAuth({ user: "ops", password: "right" }),
+    loginThrottle: new LoginThrottle({ maxFailures: 3, now: () => now }),
+  });
+  const get = (pw?: string) =>
+    h(
+      new Request("http://x/admin/api/state", {
+        headers: pw === undefined
+          ? {}
+          : { authorization: "Basic " + btoa(`ops:${pw}`) },
+      }),
+    );
+  for (let i = 0; i < 5; i++) {
+    const r = await get();
+    assert.equal(r.status, 401, "no credentials: the login prompt");
+    await r.body?.cancel();
+  }
+  for (let i = 0; i < 3; i++) {
+    const r = await get("wrong");
+    assert.equal(r.status, 401);
+    await r.body?.cancel();
+  }
+  const locked = await get("right");
+  assert.equal(locked.status, 429, "even the right password waits");
+  assert.equal(locked.headers.get("retry-after"), "60");
+  await locked.body?.cancel();
+  assert.deepEqual(records, ["admin-login-throttled"]);
+  now = 61_000;
+  const ok = await get("right");
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
   broker.close();
 });
