@@ -4,7 +4,12 @@
  * with it they work.
  */
 import assert from "node:assert/strict";
-import { freePort, MAIN, startDaemonProcess } from "./helpers/maglev.ts";
+import {
+  freePort,
+  MAIN,
+  runMaglev,
+  startDaemonProcess,
+} from "./helpers/maglev.ts";
 import { requireIproute2, TestNetns } from "./helpers/netns.ts";
 import { tempDir } from "./helpers/tmp.ts";
 import { runCommand } from "./helpers/command.ts";
@@ -95,4 +100,55 @@ Deno.test({
       await d.stop("SIGTERM");
     }
   },
+});
+
+Deno.test("grpc auth: a unix socket listener (mode 0660) takes changes from whoever may open it; ctl reaches it", async () => {
+  await using tmp = await tempDir("maglev-auth-");
+  const cfg = `${tmp.path}/maglev.yaml`;
+  await Deno.writeTextFile(
+    cfg,
+    `maglev:
+  healthchecks:
+    hc: { type: tcp, port: ${freePort()}, interval: 1s, timeout: 500ms }
+  backends:
+    a: { address: 127.0.0.1, healthcheck: hc }
+`,
+  );
+  const sock = `${tmp.path}/grpc.sock`;
+  // A socket left behind by a daemon that died is replaced.
+  const stale = Deno.listen({ transport: "unix", path: sock });
+  stale.close();
+  const d = startDaemonProcess(cfg, { grpcAddr: `unix:${sock}` });
+  try {
+    const ready = await d.waitForRecord(
+      (r) => r.msg === "grpc-listening",
+      "listening",
+    );
+    assert.equal(ready.addr, `unix:${sock}`);
+    const st = await Deno.lstat(sock);
+    assert.equal(st.isSocket, true);
+    assert.equal((st.mode ?? 0) & 0o777, 0o660);
+    const server = `unix:${sock}`;
+    const show = await runMaglev([
+      "ctl",
+      "--server",
+      server,
+      "show",
+      "backends",
+    ]);
+    assert.equal(show.code, 0, show.stderr);
+    const pause = await runMaglev([
+      "ctl",
+      "--server",
+      server,
+      "set",
+      "backend",
+      "a",
+      "pause",
+    ]);
+    assert.equal(pause.code, 0, pause.stderr);
+    assert.match(pause.stdout, /paused/);
+  } finally {
+    await d.stop("SIGTERM");
+  }
 });

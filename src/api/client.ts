@@ -12,6 +12,7 @@ import {
   createGrpcTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
+import net from "node:net";
 import { formatHostPort, parseHostPort } from "../cli/addr.ts";
 import { Maglev } from "./gen/maglev/v1/maglev_pb.ts";
 
@@ -40,13 +41,24 @@ export function connectMaglev(
     token?: string;
   } = {},
 ): MaglevConnection {
-  const hp = parseHostPort(server);
-  const host = hp.hostname ?? "localhost";
-  const url = `http://${formatHostPort({ hostname: host, port: hp.port })}`;
-  const sessionManager = new Http2SessionManager(url, {
-    pingIntervalMs: opts.keepAliveMs ?? 10_000,
-    pingTimeoutMs: 5_000,
-  });
+  // `unix:/path`: the daemon's unix socket (--grpc-addr unix:PATH).
+  const unixPath = server.startsWith("unix:") ? server.slice(5) : undefined;
+  let url = "http://localhost";
+  if (unixPath === undefined) {
+    const hp = parseHostPort(server);
+    const host = hp.hostname ?? "localhost";
+    url = `http://${formatHostPort({ hostname: host, port: hp.port })}`;
+  }
+  const sessionManager = new Http2SessionManager(
+    url,
+    {
+      pingIntervalMs: opts.keepAliveMs ?? 10_000,
+      pingTimeoutMs: 5_000,
+    },
+    unixPath === undefined
+      ? undefined
+      : { createConnection: () => net.connect(unixPath) },
+  );
   const token = opts.token;
   const transport = createGrpcTransport({
     baseUrl: url,

@@ -192,7 +192,9 @@ export async function runCtl(
       stopAtPositional: true,
     });
     when = colorWhen(String(flags.values.color));
-    parseHostPort(String(flags.values.server));
+    const server = String(flags.values.server);
+    // unix:/path is a daemon's unix socket (its --grpc-addr unix:PATH).
+    if (!server.startsWith("unix:/")) parseHostPort(server);
   } catch (e) {
     if (e instanceof UsageError || e instanceof RangeError) {
       output.err(`maglev ctl: ${e.message}; see maglev ctl --help`);

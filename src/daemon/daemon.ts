@@ -36,6 +36,8 @@ export interface DaemonOptions {
   metricsAddr?: HostPort;
   /** gRPC listen address; undefined disables the API (tests of the core). */
   grpcAddr?: HostPort;
+  /** gRPC on this unix socket instead of `grpcAddr` (`--grpc-addr unix:PATH`). */
+  grpcUnixPath?: string;
   /** gRPC server reflection. */
   reflection?: boolean;
   vppEnabled: boolean;
@@ -245,16 +247,17 @@ export class Daemon {
       netns: c.healthchecker.netns,
     });
     this.#warn(c);
-    if (this.#opts.grpcAddr) {
+    if (this.#opts.grpcAddr || this.#opts.grpcUnixPath) {
       this.#api = await ApiServer.listen(this, {
-        addr: this.#opts.grpcAddr,
+        addr: this.#opts.grpcAddr ?? { port: 0 },
+        unixPath: this.#opts.grpcUnixPath,
         reflection: this.#opts.reflection ?? true,
         onRefused: (reason) => this.metrics.refused(reason),
         mutations: this.#opts.mutations,
       });
       const a = this.#api.address;
       this.log.info("grpc-listening", {
-        addr: formatHostPort(a),
+        addr: a.port === 0 ? a.hostname : formatHostPort(a),
         reflection: this.#opts.reflection ?? true,
       });
     }

@@ -18,7 +18,8 @@ export const DAEMON_FLAGS: readonly FlagSpec[] = [
     default: ":9090",
     env: "MAGLEV_GRPC_ADDR",
     valueName: "ADDR",
-    help: "gRPC listen address (host:port, :port, [v6]:port)",
+    help:
+      "gRPC listen address (host:port, :port, [v6]:port), or unix:PATH for a socket whose group may change things",
   },
   {
     name: "grpc-token-file",

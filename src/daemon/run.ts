@@ -135,11 +135,22 @@ export async function runDaemon(
   }
 
   let metricsAddr: HostPort | undefined;
-  let grpcAddr: HostPort;
+  let grpcAddr: HostPort | undefined;
+  let grpcUnixPath: string | undefined;
   try {
     const m = (v["metrics-addr"] as string).trim();
     metricsAddr = m === "" ? undefined : parseHostPort(m);
-    grpcAddr = parseHostPort(v["grpc-addr"] as string);
+    const g = (v["grpc-addr"] as string).trim();
+    if (g.startsWith("unix:")) {
+      grpcUnixPath = g.slice(5);
+      if (!grpcUnixPath.startsWith("/")) {
+        throw new Error(
+          `--grpc-addr ${g}: give the socket's absolute path, e.g. unix:/run/vpp-maglev/grpc.sock`,
+        );
+      }
+    } else {
+      grpcAddr = parseHostPort(g);
+    }
   } catch (e) {
     io.err(`maglev daemon: ${(e as Error).message}`);
     return EXIT.usage;
@@ -184,6 +195,7 @@ export async function runDaemon(
       configPath,
       metricsAddr,
       grpcAddr,
+      grpcUnixPath,
       reflection: v.reflection as boolean,
       vppEnabled,
       log,

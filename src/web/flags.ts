@@ -138,6 +138,11 @@ export function parseServerList(text: string): string[] {
   for (const part of text.split(",")) {
     const s = part.trim();
     if (s === "") continue;
+    if (s.startsWith("unix:/")) {
+      // A daemon's unix socket (its --grpc-addr unix:PATH).
+      if (!out.includes(s)) out.push(s);
+      continue;
+    }
     try {
       parseHostPort(s);
     } catch (e) {

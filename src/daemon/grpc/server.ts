@@ -30,6 +30,12 @@ export interface ApiServerOptions {
   readonly onRefused?: (reason: "watchers") => void;
   /** Who may call mutating RPCs; default: loopback only. */
   readonly mutations?: MutationPolicy;
+  /**
+   * Listen on this unix socket instead of `addr` (mode 0660: the file's
+   * group decides who may connect, and every client there may change
+   * things, as on loopback).
+   */
+  readonly unixPath?: string;
 }
 
 /** The largest request accepted; a 100 MB one took 558 MiB of memory. */
@@ -68,11 +74,13 @@ export class ApiServer {
       req.headers[STREAM_ID_HEADER] = id;
       // Decided here, from the connection's real peer; whatever a client
       // put in this header is overwritten.
-      req.headers[MAY_MUTATE_HEADER] = mutationVerdict(
-        opts.mutations ?? { tokens: [], allowRemote: false },
-        req.socket?.remoteAddress,
-        req.headers.authorization,
-      );
+      req.headers[MAY_MUTATE_HEADER] = opts.unixPath !== undefined
+        ? "1"
+        : mutationVerdict(
+          opts.mutations ?? { tokens: [], allowRemote: false },
+          req.socket?.remoteAddress,
+          req.headers.authorization,
+        );
       this.#streams.set(id, req.stream);
       req.stream.once("close", () => this.#streams.delete(id));
       handler(req, res);
@@ -89,6 +97,10 @@ export class ApiServer {
     opts: ApiServerOptions,
   ): Promise<ApiServer> {
     const api = new ApiServer(daemon, opts);
+    if (opts.unixPath !== undefined) {
+      await api.#listenUnix(opts.unixPath);
+      return api;
+    }
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => reject(e);
       api.#server.once("error", onError);
@@ -121,8 +133,32 @@ export class ApiServer {
 
   /** The bound address. */
   get address(): { hostname: string; port: number } {
-    const a = this.#server.address() as AddressInfo;
-    return { hostname: a.address, port: a.port };
+    const a = this.#server.address();
+    // A unix socket: its path as the host, port 0.
+    if (typeof a === "string") return { hostname: `unix:${a}`, port: 0 };
+    const i = a as AddressInfo;
+    return { hostname: i.address, port: i.port };
+  }
+
+  async #listenUnix(path: string): Promise<void> {
+    // A socket left by a daemon that died is reused; any other file is not.
+    try {
+      const st = await Deno.lstat(path);
+      if (!st.isSocket) {
+        throw new Error(`${path} exists and is not a socket: remove it`);
+      }
+      await Deno.remove(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(path, () => {
+        this.#server.off("error", reject);
+        resolve();
+      });
+    });
+    await Deno.chmod(path, 0o660);
   }
 
   /** Open WatchEvents and unary streams, for diagnostics and tests. */
