@@ -324,3 +324,51 @@ Deno.test("grpc: limits: a huge request and a huge name are refused briefly; pas
     for (const c of conns) c.close();
   }
 });
+
+Deno.test("grpc: a connection that sends nothing is closed after --grpc-idle-timeout; a quiet watch stream stays (pinged) and still gets events", async () => {
+  await using d = await startDaemon({ flags: ["--grpc-idle-timeout", "1s"] });
+  const [host, port] = [
+    d.grpcAddr.slice(0, d.grpcAddr.lastIndexOf(":")),
+    Number(d.grpcAddr.slice(d.grpcAddr.lastIndexOf(":") + 1)),
+  ];
+  // A slowloris: connects, never speaks.
+  const raw = await Deno.connect({ hostname: host, port });
+  const t0 = performance.now();
+  const buf = new Uint8Array(256);
+  let closedAfter = -1;
+  for (let i = 0; i < 100; i++) {
+    const n = await raw.read(buf).catch(() => null);
+    if (n === null) {
+      closedAfter = performance.now() - t0;
+      break;
+    }
+  }
+  raw.close();
+  assert.ok(closedAfter >= 0, "the idle connection was closed");
+  assert.ok(closedAfter < 10_000, `closed after ${Math.round(closedAfter)} ms`);
+
+  const { client, close } = connectMaglev(d.grpcAddr);
+  const ac = new AbortController();
+  try {
+    const it = client.watchEvents({ backend: true }, { signal: ac.signal })[
+      Symbol.asyncIterator
+    ]();
+    // The snapshot: one event per backend.
+    for (let i = 0; i < 3; i++) await it.next();
+    // Nothing happens for three idle timeouts …
+    const quiet = performance.now();
+    await waitFor(
+      "3 s of quiet",
+      () => performance.now() - quiet > 3000 || undefined,
+      10_000,
+      100,
+    );
+    // … and the stream is still there for the next event.
+    await client.pauseBackend({ name: "a" });
+    const next = await it.next();
+    assert.equal(next.done, false);
+  } finally {
+    ac.abort();
+    close();
+  }
+});

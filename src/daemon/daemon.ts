@@ -55,6 +55,8 @@ export interface DaemonOptions {
   vpp?: DaemonVppOptions;
   /** Who may call mutating RPCs; default: loopback only. */
   mutations?: MutationPolicy;
+  /** gRPC connections idle this long are closed (IDLE_TIMEOUT_MS). */
+  grpcIdleTimeoutMs?: number;
   /**
    * Where operator state, verdicts and maglev's own VIPs survive restarts;
    * undefined or "" keeps them in memory only.
@@ -254,6 +256,7 @@ export class Daemon {
         reflection: this.#opts.reflection ?? true,
         onRefused: (reason) => this.metrics.refused(reason),
         mutations: this.#opts.mutations,
+        idleTimeoutMs: this.#opts.grpcIdleTimeoutMs,
       });
       const a = this.#api.address;
       this.log.info("grpc-listening", {

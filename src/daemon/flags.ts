@@ -22,6 +22,15 @@ export const DAEMON_FLAGS: readonly FlagSpec[] = [
       "gRPC listen address (host:port, :port, [v6]:port), or unix:PATH for a socket whose group may change things",
   },
   {
+    name: "grpc-idle-timeout",
+    type: "string",
+    default: "2m",
+    env: "MAGLEV_GRPC_IDLE_TIMEOUT",
+    valueName: "DURATION",
+    help:
+      "close a gRPC connection with nothing in flight for this long (open watch streams are pinged and stay)",
+  },
+  {
     name: "grpc-token-file",
     type: "string",
     default: "",

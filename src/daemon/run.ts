@@ -15,6 +15,7 @@ import { formatConfigErrors } from "../config/format.ts";
 import { loadConfigFile } from "../config/load.ts";
 import { configWarnings } from "../config/warnings.ts";
 import { readTokenFile } from "./grpc/auth.ts";
+import { parseDuration } from "../config/duration.ts";
 import { netnsProblem } from "../probe/mod.ts";
 import { BUILD_DATE, COMMIT, VERSION, versionLine } from "../version.ts";
 import { Daemon } from "./daemon.ts";
@@ -156,6 +157,16 @@ export async function runDaemon(
     return EXIT.usage;
   }
 
+  let idleTimeoutMs: number;
+  try {
+    idleTimeoutMs = parseDuration(v["grpc-idle-timeout"] as string);
+    if (idleTimeoutMs < 1000 || idleTimeoutMs > 86_400_000) {
+      throw new Error("give a duration from 1s to 24h");
+    }
+  } catch (e) {
+    io.err(`maglev daemon: --grpc-idle-timeout: ${(e as Error).message}`);
+    return EXIT.usage;
+  }
   let tokens: string[] = [];
   const tokenFile = (v["grpc-token-file"] as string).trim();
   if (tokenFile !== "") {
@@ -203,6 +214,7 @@ export async function runDaemon(
       configWorkerUrl: opts.configWorkerUrl,
       stateFile: v["state-file"] as string,
       mutations: { tokens, allowRemote },
+      grpcIdleTimeoutMs: idleTimeoutMs,
       vpp: {
         libPath: v["vpp-lib"] as string,
         apiPrefix: v["vpp-api-prefix"] as string,

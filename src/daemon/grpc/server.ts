@@ -36,7 +36,17 @@ export interface ApiServerOptions {
    * things, as on loopback).
    */
   readonly unixPath?: string;
+  /**
+   * A connection with nothing in flight for this long is closed (a client
+   * reconnects when it needs to; a slowloris stays no longer). Streams
+   * kept open (WatchEvents) are pinged, so they never look idle. Default
+   * IDLE_TIMEOUT_MS.
+   */
+  readonly idleTimeoutMs?: number;
 }
+
+/** See ApiServerOptions.idleTimeoutMs. */
+export const IDLE_TIMEOUT_MS = 120_000;
 
 /** The largest request accepted; a 100 MB one took 558 MiB of memory. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
@@ -89,6 +99,33 @@ export class ApiServer {
       this.#sessions.add(s);
       s.once("close", () => this.#sessions.delete(s));
     });
+    const idle = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    // Without a listener, a connection idle this long is destroyed.
+    this.#server.setTimeout(idle);
+    // Open streams make their connection busy, not idle: a PING (and its
+    // answer) is traffic, also where no event has come for a while.
+    this.#pinger = setInterval(() => {
+      for (const s of this.#sessions) {
+        if (this.#busy(s)) {
+          try {
+            s.ping(() => {});
+          } catch {
+            // closing
+          }
+        }
+      }
+    }, Math.max(50, idle / 4));
+    Deno.unrefTimer(this.#pinger);
+  }
+
+  #pinger: ReturnType<typeof setInterval>;
+
+  /** Whether a connection carries a stream right now. */
+  #busy(s: http2.ServerHttp2Session): boolean {
+    for (const st of this.#streams.values()) {
+      if (st.session === s) return true;
+    }
+    return false;
   }
 
   /** Starts listening; rejects with the OS error (e.g. address in use). */
@@ -179,6 +216,7 @@ export class ApiServer {
    * and closes connections; sessions still busy after `graceMs` are cut.
    */
   async close(graceMs = 500): Promise<void> {
+    clearInterval(this.#pinger);
     this.#shutdown.abort();
     const closed = new Promise<void>((r) => this.#server.close(() => r()));
     for (const s of this.#sessions) s.close();
