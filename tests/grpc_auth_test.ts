@@ -13,6 +13,7 @@ import {
 import { requireIproute2, TestNetns } from "./helpers/netns.ts";
 import { tempDir } from "./helpers/tmp.ts";
 import { runCommand } from "./helpers/command.ts";
+import { makeTestCerts } from "./helpers/certs.ts";
 
 const TOKEN = "test-token-0123456789abcdef";
 
@@ -151,4 +152,88 @@ Deno.test("grpc auth: a unix socket listener (mode 0660) takes changes from whoe
   } finally {
     await d.stop("SIGTERM");
   }
+});
+
+Deno.test({
+  name:
+    "grpc auth: over TLS, a remote client with a certificate the client CA signed may change things (mTLS); without one it reads only",
+  sanitizeResources: false,
+  async fn() {
+    await requireIproute2();
+    await using tmp = await tempDir("maglev-auth-");
+    await using ns = await TestNetns.create();
+    const x = 1 + Math.floor(Math.random() * 250);
+    const hostIp = `10.213.${x}.1`;
+    await ns.linkToHost(`${hostIp}/30`, `10.213.${x}.2/30`);
+    await using certs = await makeTestCerts({ serverSan: `IP:${hostIp}` });
+    const file = async (name: string, text: string) => {
+      const p = `${tmp.path}/${name}`;
+      await Deno.writeTextFile(p, text);
+      return p;
+    };
+    const ca = await file("ca.pem", certs.caCert);
+    const cert = await file("server.pem", certs.server.cert);
+    const key = await file("server.key", certs.server.key);
+    const clientCert = await file("client.pem", certs.client.cert);
+    const clientKey = await file("client.key", certs.client.key);
+    const cfg = await file(
+      "maglev.yaml",
+      `maglev:
+  healthchecks:
+    hc: { type: tcp, port: ${freePort()}, interval: 1s, timeout: 500ms }
+  backends:
+    a: { address: 127.0.0.1, healthcheck: hc }
+`,
+    );
+    const port = freePort();
+    const d = startDaemonProcess(cfg, {
+      grpcAddr: `${hostIp}:${port}`,
+      extra: [
+        "--grpc-tls-cert",
+        cert,
+        "--grpc-tls-key",
+        key,
+        "--grpc-client-ca",
+        ca,
+      ],
+    });
+    try {
+      await d.waitForRecord((r) => r.msg === "ready", "ready");
+      const ctl = (...args: string[]) =>
+        runCommand("ip", [
+          "netns",
+          "exec",
+          ns.name,
+          Deno.execPath(),
+          "run",
+          "-A",
+          MAIN,
+          "ctl",
+          "--server",
+          `${hostIp}:${port}`,
+          "--tls-ca",
+          ca,
+          ...args,
+        ], { timeoutMs: 30_000 });
+      const show = await ctl("show", "backends");
+      assert.equal(show.code, 0, show.stderr);
+      const denied = await ctl("set", "backend", "a", "pause");
+      assert.notEqual(denied.code, 0);
+      assert.match(denied.stderr + denied.stdout, /permission/i);
+      const ok = await ctl(
+        "--tls-cert",
+        clientCert,
+        "--tls-key",
+        clientKey,
+        "set",
+        "backend",
+        "a",
+        "pause",
+      );
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /paused/);
+    } finally {
+      await d.stop("SIGTERM");
+    }
+  },
 });

@@ -39,6 +39,11 @@ export function connectMaglev(
     keepAliveMs?: number;
     /** Sent as `Authorization: Bearer …` on every call (the daemon's --grpc-token-file). */
     token?: string;
+    /**
+     * TLS to the daemon (PEM): `ca` to trust its certificate, and a client
+     * certificate (`cert` + `key`) for mTLS.
+     */
+    tls?: { ca?: string; cert?: string; key?: string };
   } = {},
 ): MaglevConnection {
   // `unix:/path`: the daemon's unix socket (--grpc-addr unix:PATH).
@@ -47,7 +52,9 @@ export function connectMaglev(
   if (unixPath === undefined) {
     const hp = parseHostPort(server);
     const host = hp.hostname ?? "localhost";
-    url = `http://${formatHostPort({ hostname: host, port: hp.port })}`;
+    url = `${opts.tls ? "https" : "http"}://${
+      formatHostPort({ hostname: host, port: hp.port })
+    }`;
   }
   const sessionManager = new Http2SessionManager(
     url,
@@ -55,9 +62,11 @@ export function connectMaglev(
       pingIntervalMs: opts.keepAliveMs ?? 10_000,
       pingTimeoutMs: 5_000,
     },
-    unixPath === undefined
-      ? undefined
-      : { createConnection: () => net.connect(unixPath) },
+    unixPath !== undefined
+      ? { createConnection: () => net.connect(unixPath) }
+      : opts.tls
+      ? { ...opts.tls }
+      : undefined,
   );
   const token = opts.token;
   const transport = createGrpcTransport({
@@ -95,4 +104,38 @@ export function networkReason(e: ConnectError): string | undefined {
   if (code && NET_REASONS[code]) return NET_REASONS[code];
   const m = /\b(E[A-Z_]{4,})\b/.exec(e.rawMessage);
   return m ? NET_REASONS[m[1]] : undefined;
+}
+
+/**
+ * A client's TLS files (PEM), read now: `ca` trusts the daemon's
+ * certificate; `cert` + `key` (both or neither) are a client certificate
+ * for mTLS. Undefined when none is given (plain HTTP/2). `prefix` names the
+ * flags in errors ("tls-" for ctl, "grpc-tls-" for web).
+ */
+export function readClientTls(
+  prefix: string,
+  files: { ca?: string; cert?: string; key?: string },
+): { ca?: string; cert?: string; key?: string } | undefined {
+  const ca = files.ca?.trim() || undefined;
+  const cert = files.cert?.trim() || undefined;
+  const key = files.key?.trim() || undefined;
+  if (!ca && !cert && !key) return undefined;
+  if (!cert !== !key) {
+    throw new Error(`give both --${prefix}cert and --${prefix}key, or neither`);
+  }
+  const read = (flag: string, path: string) => {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch (e) {
+      throw new Error(
+        `--${prefix}${flag}: cannot read ${path}: ${
+          e instanceof Error ? e.message : e
+        }`,
+      );
+    }
+  };
+  return {
+    ...(ca ? { ca: read("ca", ca) } : {}),
+    ...(cert && key ? { cert: read("cert", cert), key: read("key", key) } : {}),
+  };
 }

@@ -4,7 +4,7 @@
  * the interactive shell.
  */
 import { readTokenFile } from "../daemon/grpc/auth.ts";
-import { connectMaglev, DEFAULT_SERVER } from "../api/client.ts";
+import { connectMaglev, DEFAULT_SERVER, readClientTls } from "../api/client.ts";
 import { parseHostPort } from "../cli/addr.ts";
 import {
   type FlagSpec,
@@ -55,6 +55,29 @@ export const CTL_FLAGS: readonly FlagSpec[] = [
     valueName: "FILE",
     help:
       "a file with the bearer token the daemon accepts (its --grpc-token-file): needed for changes from another host",
+  },
+  {
+    name: "tls-ca",
+    type: "string",
+    env: "MAGLEV_TLS_CA",
+    valueName: "FILE",
+    help:
+      "talk TLS to the daemon, trusting this CA for its certificate (its --grpc-tls-cert)",
+  },
+  {
+    name: "tls-cert",
+    type: "string",
+    env: "MAGLEV_TLS_CERT",
+    valueName: "FILE",
+    help:
+      "a client certificate for mTLS (with --tls-key): one the daemon's --grpc-client-ca signed may change things",
+  },
+  {
+    name: "tls-key",
+    type: "string",
+    env: "MAGLEV_TLS_KEY",
+    valueName: "FILE",
+    help: "the private key of --tls-cert",
   },
   {
     name: "color",
@@ -227,7 +250,18 @@ export async function runCtl(
       return CTL_EXIT.usage;
     }
   }
-  const conn = connectMaglev(server, { token });
+  let tls;
+  try {
+    tls = readClientTls("tls-", {
+      ca: flags.values["tls-ca"] as string | undefined,
+      cert: flags.values["tls-cert"] as string | undefined,
+      key: flags.values["tls-key"] as string | undefined,
+    });
+  } catch (e) {
+    output.err(`maglev ctl: ${(e as Error).message}`);
+    return CTL_EXIT.usage;
+  }
+  const conn = connectMaglev(server, { token, tls });
   try {
     const names = new NameCache(conn.client);
     const ctx: CtlContext = {

@@ -57,6 +57,8 @@ export interface DaemonOptions {
   mutations?: MutationPolicy;
   /** gRPC connections idle this long are closed (IDLE_TIMEOUT_MS). */
   grpcIdleTimeoutMs?: number;
+  /** TLS (and mTLS) on the gRPC listener. */
+  grpcTls?: { cert: string; key: string; clientCa?: string };
   /**
    * Where operator state, verdicts and maglev's own VIPs survive restarts;
    * undefined or "" keeps them in memory only.
@@ -257,6 +259,7 @@ export class Daemon {
         onRefused: (reason) => this.metrics.refused(reason),
         mutations: this.#opts.mutations,
         idleTimeoutMs: this.#opts.grpcIdleTimeoutMs,
+        tls: this.#opts.grpcTls,
       });
       const a = this.#api.address;
       this.log.info("grpc-listening", {

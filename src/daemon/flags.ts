@@ -40,6 +40,32 @@ export const DAEMON_FLAGS: readonly FlagSpec[] = [
       "bearer tokens (one per line) that let remote clients pause, disable, reweight, reload and sync; without it only loopback may",
   },
   {
+    name: "grpc-tls-cert",
+    type: "string",
+    default: "",
+    env: "MAGLEV_GRPC_TLS_CERT",
+    valueName: "FILE",
+    help:
+      "serve gRPC over TLS with this certificate (PEM; with --grpc-tls-key)",
+  },
+  {
+    name: "grpc-tls-key",
+    type: "string",
+    default: "",
+    env: "MAGLEV_GRPC_TLS_KEY",
+    valueName: "FILE",
+    help: "the private key of --grpc-tls-cert (PEM)",
+  },
+  {
+    name: "grpc-client-ca",
+    type: "string",
+    default: "",
+    env: "MAGLEV_GRPC_CLIENT_CA",
+    valueName: "FILE",
+    help:
+      "with TLS: clients presenting a certificate this CA signed may change things (mTLS)",
+  },
+  {
     name: "grpc-allow-remote-mutations",
     type: "boolean",
     default: false,

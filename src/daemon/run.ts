@@ -178,6 +178,17 @@ export async function runDaemon(
     }
   }
   const allowRemote = v["grpc-allow-remote-mutations"] as boolean;
+  let grpcTls: { cert: string; key: string; clientCa?: string } | undefined;
+  try {
+    grpcTls = readServerTls(
+      (v["grpc-tls-cert"] as string).trim(),
+      (v["grpc-tls-key"] as string).trim(),
+      (v["grpc-client-ca"] as string).trim(),
+    );
+  } catch (e) {
+    io.err(`maglev daemon: ${(e as Error).message}`);
+    return EXIT.usage;
+  }
 
   const log = new Logger({
     level: v["log-level"] as LogLevel,
@@ -215,6 +226,7 @@ export async function runDaemon(
       stateFile: v["state-file"] as string,
       mutations: { tokens, allowRemote },
       grpcIdleTimeoutMs: idleTimeoutMs,
+      grpcTls,
       vpp: {
         libPath: v["vpp-lib"] as string,
         apiPrefix: v["vpp-api-prefix"] as string,
@@ -318,4 +330,40 @@ export async function runDaemon(
     log.info("stopped", {});
     return EXIT.ok;
   }
+}
+
+/**
+ * The gRPC listener's TLS files, read now so a mistake stops the start with
+ * one line: both of cert and key or neither; a client CA only with TLS.
+ */
+export function readServerTls(
+  certFile: string,
+  keyFile: string,
+  clientCaFile: string,
+): { cert: string; key: string; clientCa?: string } | undefined {
+  if (certFile === "" && keyFile === "") {
+    if (clientCaFile !== "") {
+      throw new Error(
+        "--grpc-client-ca needs TLS: give --grpc-tls-cert and --grpc-tls-key too",
+      );
+    }
+    return undefined;
+  }
+  if (certFile === "" || keyFile === "") {
+    throw new Error("give both --grpc-tls-cert and --grpc-tls-key, or neither");
+  }
+  const read = (flag: string, path: string) => {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch (e) {
+      throw new Error(
+        `--${flag}: cannot read ${path}: ${e instanceof Error ? e.message : e}`,
+      );
+    }
+  };
+  return {
+    cert: read("grpc-tls-cert", certFile),
+    key: read("grpc-tls-key", keyFile),
+    ...(clientCaFile ? { clientCa: read("grpc-client-ca", clientCaFile) } : {}),
+  };
 }

@@ -43,6 +43,28 @@ export const WEB_FLAGS: readonly FlagSpec[] = [
       "the bearer token the daemons accept (their --grpc-token-file), for admin actions on daemons of another host",
   },
   {
+    name: "grpc-tls-ca",
+    type: "string",
+    env: "MAGLEV_WEB_GRPC_TLS_CA",
+    valueName: "FILE",
+    help: "talk TLS to the daemons, trusting this CA for their certificates",
+  },
+  {
+    name: "grpc-tls-cert",
+    type: "string",
+    env: "MAGLEV_WEB_GRPC_TLS_CERT",
+    valueName: "FILE",
+    help:
+      "a client certificate for mTLS (with --grpc-tls-key), for admin actions on daemons that ask for one",
+  },
+  {
+    name: "grpc-tls-key",
+    type: "string",
+    env: "MAGLEV_WEB_GRPC_TLS_KEY",
+    valueName: "FILE",
+    help: "the private key of --grpc-tls-cert",
+  },
+  {
     name: "trusted-proxies",
     type: "string",
     default: "",
@@ -71,6 +93,8 @@ export interface WebOptions {
   readonly credentialsFile?: string;
   /** The bearer token file for the daemons, if any. */
   readonly grpcTokenFile?: string;
+  /** TLS files for the daemons (paths, unread). */
+  readonly grpcTls: { ca?: string; cert?: string; key?: string };
   /** Canonical addresses of reverse proxies whose forwarded headers count. */
   readonly trustedProxies: readonly string[];
   readonly logLevel: LogLevel;
@@ -110,6 +134,11 @@ export function parseWebOptions(
     credentialsFile: cf ? cf : undefined,
     grpcTokenFile: (v["grpc-token-file"] as string | undefined)?.trim() ||
       undefined,
+    grpcTls: {
+      ca: v["grpc-tls-ca"] as string | undefined,
+      cert: v["grpc-tls-cert"] as string | undefined,
+      key: v["grpc-tls-key"] as string | undefined,
+    },
     trustedProxies: parseProxyList(v["trusted-proxies"] as string),
     logLevel: v["log-level"] as LogLevel,
     logFormat: v["log-format"] as LogFormat | undefined,

@@ -4,7 +4,7 @@
  * 2 s).
  */
 import { readTokenFile } from "../daemon/grpc/auth.ts";
-import { connectMaglev } from "../api/client.ts";
+import { connectMaglev, readClientTls } from "../api/client.ts";
 import { formatHostPort } from "../cli/addr.ts";
 import { formatFlagHelp, UsageError } from "../cli/flags.ts";
 import { defaultLogFormat, Logger } from "../cli/log.ts";
@@ -84,13 +84,13 @@ export async function runWeb(
     throw e;
   }
   let token: string | undefined;
-  if (o.grpcTokenFile) {
-    try {
-      token = readTokenFile(o.grpcTokenFile)[0];
-    } catch (e) {
-      io.err(`maglev web: --grpc-token-file: ${(e as Error).message}`);
-      return WEB_EXIT.failure;
-    }
+  let tls;
+  try {
+    if (o.grpcTokenFile) token = readTokenFile(o.grpcTokenFile)[0];
+    tls = readClientTls("grpc-tls-", o.grpcTls);
+  } catch (e) {
+    io.err(`maglev web: ${(e as Error).message}`);
+    return WEB_EXIT.failure;
   }
 
   const log = new Logger({
@@ -107,7 +107,7 @@ export async function runWeb(
     new DaemonWatcher(s, {
       publish,
       log,
-      connect: (server) => connectMaglev(server, { token }),
+      connect: (server) => connectMaglev(server, { token, tls }),
     })
   );
   const assets = await AssetStore.create();

@@ -1,7 +1,8 @@
 /**
  * Test certificates made with `openssl` at test time, in a temp dir: a CA,
- * a server certificate it signed (localhost, 127.0.0.1, ::1), one for
- * another name, an expired one, and a self-signed one. All PEM strings.
+ * a server certificate it signed (localhost, 127.0.0.1, ::1, and what
+ * `serverSan` adds), one for another name, an expired one, a self-signed one
+ * and a client certificate for mTLS. All PEM strings.
  */
 import { mustRun } from "./command.ts";
 
@@ -24,6 +25,8 @@ export interface TestCerts extends AsyncDisposable {
   readonly expired: CertPair;
   /** Self-signed for localhost & loopbacks: no CA vouches for it. */
   readonly selfSigned: CertPair;
+  /** A client certificate (clientAuth) the CA signed, for mTLS. */
+  readonly client: CertPair;
   /** Removes the temp dir. */
   cleanup(): Promise<void>;
 }
@@ -35,7 +38,9 @@ const LOOPBACK_SAN = "DNS:localhost,IP:127.0.0.1,IP:::1";
  * directory is also removed when the process unloads, so a test module can
  * make them once at top level.
  */
-export async function makeTestCerts(): Promise<TestCerts> {
+export async function makeTestCerts(
+  opts: { serverSan?: string } = {},
+): Promise<TestCerts> {
   const dir = await Deno.makeTempDir({ prefix: "maglev-certs-" });
   const f = (name: string) => `${dir}/${name}`;
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
@@ -58,7 +63,12 @@ export async function makeTestCerts(): Promise<TestCerts> {
       "-addext",
       "keyUsage=critical,keyCertSign,cRLSign",
     ]);
-    const sign = async (name: string, cn: string, san: string) => {
+    const sign = async (
+      name: string,
+      cn: string,
+      san: string,
+      usage = "serverAuth",
+    ) => {
       await mustRun("openssl", [
         "req",
         ...ec,
@@ -73,7 +83,7 @@ export async function makeTestCerts(): Promise<TestCerts> {
       await Deno.writeTextFile(
         f(`${name}.ext`),
         `subjectAltName=${san}\nbasicConstraints=CA:FALSE\n` +
-          "extendedKeyUsage=serverAuth\n",
+          `extendedKeyUsage=${usage}\n`,
       );
       await mustRun("openssl", [
         "x509",
@@ -93,7 +103,17 @@ export async function makeTestCerts(): Promise<TestCerts> {
         f(`${name}.ext`),
       ]);
     };
-    await sign("server", "localhost", LOOPBACK_SAN);
+    await sign(
+      "server",
+      "localhost",
+      opts.serverSan ? `${LOOPBACK_SAN},${opts.serverSan}` : LOOPBACK_SAN,
+    );
+    await sign(
+      "client",
+      "maglev operator",
+      "DNS:operator.example",
+      "clientAuth",
+    );
     await sign("other", "other.example", "DNS:other.example");
     // Expired: `openssl ca` is the only 3.0 tool that takes explicit dates.
     await mustRun("openssl", [
@@ -187,6 +207,7 @@ export async function makeTestCerts(): Promise<TestCerts> {
       other: await pair("other"),
       expired: await pair("expired"),
       selfSigned: await pair("self"),
+      client: await pair("client"),
       cleanup,
       [Symbol.asyncDispose]: cleanup,
     };

@@ -43,6 +43,11 @@ export interface ApiServerOptions {
    * IDLE_TIMEOUT_MS.
    */
   readonly idleTimeoutMs?: number;
+  /**
+   * TLS on the listener (PEM). With `clientCa`, a client certificate that
+   * CA signed lets its holder change things.
+   */
+  readonly tls?: { cert: string; key: string; clientCa?: string };
 }
 
 /** See ApiServerOptions.idleTimeoutMs. */
@@ -53,7 +58,7 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 
 /** A running API server. */
 export class ApiServer {
-  readonly #server: http2.Http2Server;
+  readonly #server: http2.Http2Server | http2.Http2SecureServer;
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   readonly #streams = new Map<string, http2.ServerHttp2Stream>();
   readonly #shutdown = new AbortController();
@@ -78,13 +83,20 @@ export class ApiServer {
         }
       },
     });
-    this.#server = http2.createServer((req, res) => {
+    const onRequest = (
+      req: http2.Http2ServerRequest,
+      res: http2.Http2ServerResponse,
+    ) => {
       // Tag the stream so a subscriber that stops reading can be reset.
       const id = String(this.#nextStream++);
       req.headers[STREAM_ID_HEADER] = id;
+      // A client certificate the client CA signed (--grpc-client-ca).
+      const certified =
+        (req.socket as { authorized?: boolean } | undefined)?.authorized ===
+          true;
       // Decided here, from the connection's real peer; whatever a client
       // put in this header is overwritten.
-      req.headers[MAY_MUTATE_HEADER] = opts.unixPath !== undefined
+      req.headers[MAY_MUTATE_HEADER] = opts.unixPath !== undefined || certified
         ? "1"
         : mutationVerdict(
           opts.mutations ?? { tokens: [], allowRemote: false },
@@ -94,7 +106,22 @@ export class ApiServer {
       this.#streams.set(id, req.stream);
       req.stream.once("close", () => this.#streams.delete(id));
       handler(req, res);
-    });
+    };
+    this.#server = opts.tls
+      ? http2.createSecureServer({
+        key: opts.tls.key,
+        cert: opts.tls.cert,
+        ...(opts.tls.clientCa
+          ? {
+            ca: opts.tls.clientCa,
+            // Asked for, not required: reads stay open to all; a verified
+            // certificate only grants changes.
+            requestCert: true,
+            rejectUnauthorized: false,
+          }
+          : {}),
+      }, onRequest)
+      : http2.createServer(onRequest);
     this.#server.on("session", (s) => {
       this.#sessions.add(s);
       s.once("close", () => this.#sessions.delete(s));
