@@ -25,7 +25,9 @@ Deno.test({
   async fn() {
     await using d = await startDaemon({
       backends: Array.from({ length: BACKENDS }, (_, i) => `b${i}`),
-      probe: { interval: "100ms", timeout: "80ms", fall: 3 },
+      // The backends answer from this process, which also runs the flood:
+      // timeouts must be real (3 of 250 ms in a row) to move a backend.
+      probe: { interval: "300ms", timeout: "250ms", fall: 3 },
     });
     const ups = () =>
       d.process.records.filter((r) =>
