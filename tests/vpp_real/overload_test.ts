@@ -85,9 +85,9 @@ Deno.test({
         async () => {
           const text = await (await fetch(`http://${metrics}/metrics`)).text();
           const n = sumMetric(text, "maglev_probe_discarded_total");
-          return n >= 10 ? n : undefined;
+          return n >= 5 ? n : undefined;
         },
-        30_000,
+        60_000,
         250,
       );
       sampling = false;
