@@ -17,6 +17,49 @@ import { makeTestCerts } from "./helpers/certs.ts";
 
 const TOKEN = "test-token-0123456789abcdef";
 
+/** A config with one backend, written to `dir`; returns its path. */
+async function oneBackendConfig(dir: string): Promise<string> {
+  const cfg = `${dir}/maglev.yaml`;
+  await Deno.writeTextFile(
+    cfg,
+    `maglev:
+  healthchecks:
+    hc: { type: tcp, port: ${freePort()}, interval: 1s, timeout: 500ms }
+  backends:
+    a: { address: 127.0.0.1, healthcheck: hc }
+`,
+  );
+  return cfg;
+}
+
+/**
+ * A namespace linked to the host on a random 10.213.X.0/30: the host end
+ * X.1 (where the daemon listens), the namespace X.2 (the remote peer).
+ */
+async function remotePeer(ns: TestNetns): Promise<string> {
+  const x = 1 + Math.floor(Math.random() * 250);
+  await ns.linkToHost(`10.213.${x}.1/30`, `10.213.${x}.2/30`);
+  return `10.213.${x}.1`;
+}
+
+/** `maglev ctl --server server …` run inside the namespace (bounded). */
+function ctlIn(ns: TestNetns, server: string) {
+  return (...args: string[]) =>
+    runCommand("ip", [
+      "netns",
+      "exec",
+      ns.name,
+      Deno.execPath(),
+      "run",
+      "-A",
+      MAIN,
+      "ctl",
+      "--server",
+      server,
+      ...args,
+    ], { timeoutMs: 30_000 });
+}
+
 Deno.test({
   name:
     "grpc auth: a remote peer (in a namespace) reads, but needs the daemon's token to change anything; a wrong token is refused",
@@ -25,19 +68,8 @@ Deno.test({
     await requireIproute2();
     await using tmp = await tempDir("maglev-auth-");
     await using ns = await TestNetns.create();
-    // The host end 10.213.X.1, the namespace 10.213.X.2 (a random /30).
-    const x = 1 + Math.floor(Math.random() * 250);
-    await ns.linkToHost(`10.213.${x}.1/30`, `10.213.${x}.2/30`);
-    const cfg = `${tmp.path}/maglev.yaml`;
-    await Deno.writeTextFile(
-      cfg,
-      `maglev:
-  healthchecks:
-    hc: { type: tcp, port: ${freePort()}, interval: 1s, timeout: 500ms }
-  backends:
-    a: { address: 127.0.0.1, healthcheck: hc }
-`,
-    );
+    const hostIp = await remotePeer(ns);
+    const cfg = await oneBackendConfig(tmp.path);
     const tokens = `${tmp.path}/tokens`;
     await Deno.writeTextFile(tokens, `${TOKEN}\n`);
     const wrong = `${tmp.path}/wrong`;
@@ -46,26 +78,12 @@ Deno.test({
     // On the link's host address only. (Changes from loopback without a
     // token are what every other gRPC test does.)
     const d = startDaemonProcess(cfg, {
-      grpcAddr: `10.213.${x}.1:${port}`,
+      grpcAddr: `${hostIp}:${port}`,
       extra: ["--grpc-token-file", tokens],
     });
     try {
       await d.waitForRecord((r) => r.msg === "ready", "ready");
-      const server = `10.213.${x}.1:${port}`;
-      const ctl = (...args: string[]) =>
-        runCommand("ip", [
-          "netns",
-          "exec",
-          ns.name,
-          Deno.execPath(),
-          "run",
-          "-A",
-          MAIN,
-          "ctl",
-          "--server",
-          server,
-          ...args,
-        ], { timeoutMs: 30_000 });
+      const ctl = ctlIn(ns, `${hostIp}:${port}`);
       // Reads are open.
       const show = await ctl("show", "backends");
       assert.equal(show.code, 0, show.stderr);
@@ -105,16 +123,7 @@ Deno.test({
 
 Deno.test("grpc auth: a unix socket listener (mode 0660) takes changes from whoever may open it; ctl reaches it", async () => {
   await using tmp = await tempDir("maglev-auth-");
-  const cfg = `${tmp.path}/maglev.yaml`;
-  await Deno.writeTextFile(
-    cfg,
-    `maglev:
-  healthchecks:
-    hc: { type: tcp, port: ${freePort()}, interval: 1s, timeout: 500ms }
-  backends:
-    a: { address: 127.0.0.1, healthcheck: hc }
-`,
-  );
+  const cfg = await oneBackendConfig(tmp.path);
   const sock = `${tmp.path}/grpc.sock`;
   // A socket left behind by a daemon that died is replaced.
   const stale = Deno.listen({ transport: "unix", path: sock });
@@ -162,9 +171,7 @@ Deno.test({
     await requireIproute2();
     await using tmp = await tempDir("maglev-auth-");
     await using ns = await TestNetns.create();
-    const x = 1 + Math.floor(Math.random() * 250);
-    const hostIp = `10.213.${x}.1`;
-    await ns.linkToHost(`${hostIp}/30`, `10.213.${x}.2/30`);
+    const hostIp = await remotePeer(ns);
     await using certs = await makeTestCerts({ serverSan: `IP:${hostIp}` });
     const file = async (name: string, text: string) => {
       const p = `${tmp.path}/${name}`;
@@ -176,15 +183,7 @@ Deno.test({
     const key = await file("server.key", certs.server.key);
     const clientCert = await file("client.pem", certs.client.cert);
     const clientKey = await file("client.key", certs.client.key);
-    const cfg = await file(
-      "maglev.yaml",
-      `maglev:
-  healthchecks:
-    hc: { type: tcp, port: ${freePort()}, interval: 1s, timeout: 500ms }
-  backends:
-    a: { address: 127.0.0.1, healthcheck: hc }
-`,
-    );
+    const cfg = await oneBackendConfig(tmp.path);
     const port = freePort();
     const d = startDaemonProcess(cfg, {
       grpcAddr: `${hostIp}:${port}`,
@@ -199,22 +198,8 @@ Deno.test({
     });
     try {
       await d.waitForRecord((r) => r.msg === "ready", "ready");
-      const ctl = (...args: string[]) =>
-        runCommand("ip", [
-          "netns",
-          "exec",
-          ns.name,
-          Deno.execPath(),
-          "run",
-          "-A",
-          MAIN,
-          "ctl",
-          "--server",
-          `${hostIp}:${port}`,
-          "--tls-ca",
-          ca,
-          ...args,
-        ], { timeoutMs: 30_000 });
+      const inNs = ctlIn(ns, `${hostIp}:${port}`);
+      const ctl = (...args: string[]) => inNs("--tls-ca", ca, ...args);
       const show = await ctl("show", "backends");
       assert.equal(show.code, 0, show.stderr);
       const denied = await ctl("set", "backend", "a", "pause");
