@@ -4,7 +4,7 @@
  * around it; system tests drive it directly or as a process.
  */
 import type { Logger } from "../cli/log.ts";
-import { formatHostPort, type HostPort, serveOn } from "../cli/addr.ts";
+import { formatHostPort, type HostPort } from "../cli/addr.ts";
 import { loadConfigFile } from "../config/load.ts";
 import { configWarnings } from "../config/warnings.ts";
 import { loadConfigInWorker } from "../config/load_worker.ts";
@@ -18,6 +18,7 @@ import { createProber } from "../probe/mod.ts";
 import type { Prober } from "../probe/types.ts";
 import { Checker, type ReloadSummary } from "./checker.ts";
 import { LoopWatch } from "./loop_watch.ts";
+import { MetricsListener } from "./metrics_listener.ts";
 import type { MutationPolicy } from "./grpc/auth.ts";
 import { EventBus } from "./events.ts";
 import { DaemonMetrics } from "./metrics.ts";
@@ -84,7 +85,7 @@ export class Daemon {
   readonly log: Logger;
   #opts: DaemonOptions;
   #prober: Prober;
-  #metricsServer: Deno.HttpServer<Deno.NetAddr> | undefined;
+  #metricsServer: MetricsListener | undefined;
   #api: ApiServer | undefined;
   /** The VPP side; undefined with --vpp=false. */
   readonly vpp: DaemonVpp | undefined;
@@ -271,35 +272,22 @@ export class Daemon {
     this.checker.start();
     this.vpp?.start();
     if (this.#opts.metricsAddr) {
-      this.#metricsServer = serveOn(
-        this.#opts.metricsAddr,
-        (req) => this.#serveMetrics(req),
-      );
+      // Streamed: a scrape of thousands of backends is written in chunks,
+      // with probes running in between. A failure mid-way cuts the body
+      // short (the status line is already sent) and is logged.
+      this.#metricsServer = MetricsListener.listen({
+        addr: this.#opts.metricsAddr,
+        contentType: this.metrics.contentType,
+        render: () =>
+          this.metrics.render((e) =>
+            this.log.error("metrics-render-failed", { error: e })
+          ),
+        onRefused: (reason) => this.metrics.metricsRefused(reason),
+      });
       this.log.info("metrics-listening", {
         addr: formatHostPort(this.#metricsServer.addr),
       });
     }
-  }
-
-  #serveMetrics(req: Request): Response {
-    const url = new URL(req.url);
-    if (url.pathname !== "/metrics") {
-      return new Response("not found: try /metrics\n", { status: 404 });
-    }
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      return new Response("method not allowed\n", { status: 405 });
-    }
-    // Streamed: a scrape of thousands of backends is written in chunks,
-    // with probes running in between. A failure mid-way cuts the body short
-    // (the status line is already sent) and is logged.
-    const body = req.method === "HEAD"
-      ? null
-      : this.metrics.render((e) =>
-        this.log.error("metrics-render-failed", { error: e })
-      );
-    return new Response(body, {
-      headers: { "content-type": this.metrics.contentType },
-    });
   }
 
   /** Validates the config file on disk without applying it. */
@@ -383,7 +371,7 @@ export class Daemon {
     await Promise.all([
       this.vpp?.stop(),
       this.#api?.close(),
-      this.#metricsServer?.shutdown(),
+      this.#metricsServer?.close(),
     ]);
   }
 }

@@ -108,7 +108,7 @@ export class DaemonMetrics implements ProbeObserver {
     this.#refused = new Counter({
       name: "maglev_grpc_refused_total",
       help:
-        "gRPC requests refused by a limit: reason=watchers (too many WatchEvents streams open).",
+        "Requests refused by a limit: reason=watchers (too many gRPC WatchEvents streams open), metrics-busy (too many /metrics connections), metrics-slow (a request head not complete in 10 s), metrics-oversized (a request head over 16 KiB).",
       labelNames: ["reason"],
       registers,
     });
@@ -120,6 +120,11 @@ export class DaemonMetrics implements ProbeObserver {
       registers,
     });
     this.#stretch.set(1);
+  }
+
+  /** A connection the metrics listener refused or cut by a limit. */
+  metricsRefused(reason: "busy" | "slow" | "oversized"): void {
+    this.#refused.inc({ reason: `metrics-${reason}` });
   }
 
   /** A request the gRPC listener refused by a limit. */
