@@ -23,18 +23,10 @@ export function buildHealthCheck(
   const downIntervalMs = positive(c, h.downInterval, "down-interval") ??
     intervalMs;
   const timeoutMs = positive(c, h.timeout, "timeout") ?? DEFAULTS.timeoutMs;
-  if (timeoutMs > 0 && intervalMs > 0 && timeoutMs >= intervalMs) {
-    const def = (f: unknown) => (f === undefined ? " (the default)" : "");
-    c.fail(
-      h.timeout ?? h.interval ?? h,
-      `timeout ${formatDuration(timeoutMs)}${
-        def(h.timeout)
-      } must be shorter than interval ` +
-        `${formatDuration(intervalMs)}${
-          def(h.interval)
-        }: lower timeout or raise interval`,
-    );
-  }
+  // A timeout at or above the interval is allowed, as in the original
+  // system (its own example has interval 2s, timeout 3s): a probe never
+  // overlaps itself, the next one starts `interval` after the previous
+  // ended. `--check` warns about it (warnings.ts).
   return {
     name: h.name,
     type,

@@ -45,6 +45,18 @@ export function configWarnings(
   opts: { vppEnabled?: boolean } = {},
 ): ConfigWarning[] {
   const out: ConfigWarning[] = [];
+  for (const c of config.healthchecks.values()) {
+    if (c.timeoutMs >= c.intervalMs) {
+      out.push({
+        path: `healthchecks.${c.name}.timeout`,
+        message: `${formatDuration(c.timeoutMs)} is not shorter than interval ${
+          formatDuration(c.intervalMs)
+        }: a probe never overlaps the previous one, so a backend that hangs is probed every ${
+          formatDuration(c.intervalMs + c.timeoutMs)
+        } rather than every ${formatDuration(c.intervalMs)}`,
+      });
+    }
+  }
   if (opts.vppEnabled === false) return out;
   const lb = config.vpp.lb;
   const warmup = lb.startupMinDelayMs > 0 || lb.startupMaxDelayMs > 0;
