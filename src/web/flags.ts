@@ -184,3 +184,30 @@ export function parseServerList(text: string): string[] {
   }
   return out;
 }
+
+/**
+ * The original dashboard's (maglevd-frontend) environment names, mapped to
+ * ours: an operator's /etc/default keeps working after the switch. Ours win
+ * when both are set.
+ */
+const FRONTEND_ENV: readonly [string, string][] = [
+  ["MAGLEV_FRONTEND_LISTEN", "MAGLEV_WEB_LISTEN"],
+  ["MAGLEV_FRONTEND_SERVERS", "MAGLEV_WEB_SERVER"],
+  ["MAGLEV_FRONTEND_SERVER", "MAGLEV_WEB_SERVER"],
+  ["MAGLEV_FRONTEND_USER", "MAGLEV_WEB_USER"],
+  ["MAGLEV_FRONTEND_PASSWORD", "MAGLEV_WEB_PASSWORD"],
+  ["MAGLEV_FRONTEND_LOG_LEVEL", "MAGLEV_LOG_LEVEL"],
+];
+
+/** `env` with the original's MAGLEV_FRONTEND_* names filled in as ours. */
+export function withFrontendEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { ...env };
+  for (const [theirs, ours] of FRONTEND_ENV) {
+    if (out[ours] === undefined && env[theirs] !== undefined) {
+      out[ours] = env[theirs];
+    }
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../cli/flags.ts";
-import { parseServerList, parseWebOptions } from "./flags.ts";
+import { parseServerList, parseWebOptions, withFrontendEnv } from "./flags.ts";
 
 Deno.test("web flags: defaults", () => {
   const o = parseWebOptions([], {});
@@ -61,4 +61,25 @@ Deno.test("web flags: --trusted-proxies is a list of addresses, canonical; none 
     (e: unknown) =>
       e instanceof UsageError && /--trusted-proxies/.test(e.message),
   );
+});
+
+Deno.test("web flags: the original dashboard's MAGLEV_FRONTEND_* variables work; ours win", () => {
+  const env = withFrontendEnv({
+    MAGLEV_FRONTEND_LISTEN: "127.0.0.1:9100",
+    MAGLEV_FRONTEND_SERVERS: "a:1,b:2",
+    MAGLEV_FRONTEND_USER: "ops",
+    MAGLEV_FRONTEND_PASSWORD: "pw",
+    MAGLEV_FRONTEND_LOG_LEVEL: "debug",
+  });
+  const o = parseWebOptions([], env);
+  assert.deepEqual(o.listen, { hostname: "127.0.0.1", port: 9100 });
+  assert.deepEqual(o.servers, ["a:1", "b:2"]);
+  assert.equal(o.logLevel, "debug");
+  assert.equal(env.MAGLEV_WEB_USER, "ops");
+  assert.equal(env.MAGLEV_WEB_PASSWORD, "pw");
+  const ours = withFrontendEnv({
+    MAGLEV_FRONTEND_LISTEN: "127.0.0.1:9100",
+    MAGLEV_WEB_LISTEN: "127.0.0.1:9200",
+  });
+  assert.equal(parseWebOptions([], ours).listen.port, 9200);
 });

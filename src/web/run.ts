@@ -13,7 +13,7 @@ import { BUILD_DATE, COMMIT, VERSION, versionLine } from "../version.ts";
 import { AssetStore } from "./assets.ts";
 import { BasicAuth, CredentialsError, loadCredentials } from "./auth.ts";
 import { Broker } from "./broker.ts";
-import { parseWebOptions, WEB_FLAGS } from "./flags.ts";
+import { parseWebOptions, WEB_FLAGS, withFrontendEnv } from "./flags.ts";
 import { createHandler } from "./server.ts";
 import { DaemonWatcher } from "./watcher.ts";
 
@@ -57,7 +57,7 @@ export async function runWeb(
 ): Promise<number> {
   let o;
   try {
-    o = parseWebOptions(args, env);
+    o = parseWebOptions(args, withFrontendEnv(env));
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`maglev web: ${e.message}; see maglev web --help`);
@@ -75,7 +75,7 @@ export async function runWeb(
   }
   let creds;
   try {
-    creds = await loadCredentials(env, o.credentialsFile);
+    creds = await loadCredentials(withFrontendEnv(env), o.credentialsFile);
   } catch (e) {
     if (e instanceof CredentialsError) {
       io.err(`maglev web: ${e.message}`);

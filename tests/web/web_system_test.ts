@@ -503,3 +503,24 @@ Deno.test({
     }
   },
 });
+
+Deno.test("web: the original's MAGLEV_FRONTEND_USER/PASSWORD turn /admin/ on after a switch", async () => {
+  const dead = `127.0.0.1:${freePort()}`;
+  const { web, base } = startWebProcess([dead], {
+    MAGLEV_FRONTEND_USER: "ops",
+    MAGLEV_FRONTEND_PASSWORD: "s3cret-pw",
+  });
+  try {
+    await web.waitForRecord((r) => r.msg === "ready", "web ready");
+    const anon = await fetch(`${base}/admin/`);
+    assert.equal(anon.status, 401, "admin is on (404 would mean off)");
+    await anon.body?.cancel();
+    const ok = await fetch(`${base}/admin/api/state`, {
+      headers: { authorization: "Basic " + btoa("ops:s3cret-pw") },
+    });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+  } finally {
+    await web.stop("SIGTERM");
+  }
+});
