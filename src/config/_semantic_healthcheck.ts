@@ -1,7 +1,6 @@
 /** Semantic stage for one health check: ranges, timing rules, defaults. */
 import type { Checker } from "./_checker.ts";
 import { DEFAULTS } from "./_defaults.ts";
-import { formatDuration } from "./duration.ts";
 import type { Field } from "./_reader.ts";
 import type { RawHealthCheck, RawParams } from "./_raw.ts";
 import type {
