@@ -411,3 +411,25 @@ Deno.test("daemon: a SIGHUP with 32,000 broken lines is judged off the event loo
     await p.stop("SIGTERM");
   }
 });
+
+Deno.test("daemon: the original's --vpp-api-addr and --vpp-stats-addr: empty turns VPP off; a socket path keeps it on", async () => {
+  await using tmp = await tempDir("maglev-test-");
+  // No vpp.lb source addresses: valid only with VPP off.
+  const cfg = await tempConfig(tmp, configFor(8080));
+  let r = await runMaglev([
+    "daemon",
+    "--check",
+    "--vpp-api-addr",
+    "",
+    "--vpp-stats-addr",
+    "/run/vpp/stats.sock",
+    "--config",
+    cfg,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  r = await runMaglev(["daemon", "--check", "--config", cfg], {
+    MAGLEV_VPP_API_ADDR: "/run/vpp/api.sock",
+  });
+  assert.equal(r.code, 2, "VPP stays on: the GRE source addresses are needed");
+  assert.match(r.stderr, /ipv4-src-address/);
+});

@@ -105,6 +105,21 @@ export const DAEMON_FLAGS: readonly FlagSpec[] = [
     help: "VPP stats segment socket",
   },
   {
+    name: "vpp-api-addr",
+    type: "string",
+    env: "MAGLEV_VPP_API_ADDR",
+    valueName: "PATH",
+    help:
+      "the original's VPP API socket flag: empty turns VPP off (like --vpp=false); a path is accepted, and maglev uses VPP's shared-memory API instead",
+  },
+  {
+    name: "vpp-stats-addr",
+    type: "string",
+    env: "MAGLEV_VPP_STATS_ADDR",
+    valueName: "PATH",
+    help: "the original's name for --vpp-stats-socket",
+  },
+  {
     name: "vpp-lib",
     type: "string",
     default: "",

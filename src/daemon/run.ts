@@ -111,7 +111,12 @@ export async function runDaemon(
     return EXIT.ok;
   }
   const configPath = v.config as string;
-  const vppEnabled = v.vpp as boolean;
+  // The original's --vpp-api-addr: empty means no VPP; a socket path is
+  // noted (maglev speaks shared memory through libvppapiclient).
+  const apiAddr = v["vpp-api-addr"] as string | undefined;
+  const vppEnabled = (v.vpp as boolean) && apiAddr?.trim() !== "";
+  const statsSocket = (v["vpp-stats-addr"] as string | undefined)?.trim() ||
+    (v["vpp-stats-socket"] as string);
 
   if (v.check) {
     const loaded = await loadConfigFile(configPath, { vppEnabled });
@@ -195,6 +200,13 @@ export async function runDaemon(
     format: (v["log-format"] as LogFormat | undefined) ?? defaultLogFormat(),
   });
   log.info("starting", { version: VERSION, commit: COMMIT, date: BUILD_DATE });
+  if (apiAddr?.trim()) {
+    log.info("vpp-api-addr-ignored", {
+      given: apiAddr,
+      meaning:
+        "maglev reaches VPP through its shared-memory API (libvppapiclient, --vpp-api-prefix), not the API socket; nothing to change",
+    });
+  }
   if (allowRemote) {
     log.warn("grpc-mutations-open", {
       meaning:
@@ -230,7 +242,7 @@ export async function runDaemon(
       vpp: {
         libPath: v["vpp-lib"] as string,
         apiPrefix: v["vpp-api-prefix"] as string,
-        statsSocket: v["vpp-stats-socket"] as string,
+        statsSocket,
         dryRun: v["dry-run"] as boolean,
       },
     });
