@@ -171,7 +171,7 @@ Deno.test("daemon: probes, serves promtool-clean metrics, reloads on SIGHUP, exi
     assert.match(text, /maglev_frontend_state\{frontend="www",state="up"\} 1/);
     assert.match(
       text,
-      /maglev_frontend_pool_backend_weight\{frontend="www",pool="primary",backend="one",kind="effective"\} 100/,
+      /maglev_frontend_pool_backend_effective_weight\{frontend="www",pool="primary",backend="one"\} 100/,
     );
     assert.match(text, /maglev_probe_schedule_lag_seconds_bucket/);
     assert.match(

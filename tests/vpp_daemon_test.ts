@@ -125,6 +125,14 @@ Deno.test("vpp: cold start, transitions, failover, drift, VPP restart — throug
     const metrics = await (await fetch(`http://${d.metricsAddr}/metrics`))
       .text();
     assert.match(metrics, /^maglev_vpp_connected 1$/m);
+    // The original's two clocks, in seconds, once connected (and booted).
+    const secs = (name: string) =>
+      Number(new RegExp(`^${name} ([0-9.e+-]+)$`, "m").exec(metrics)?.[1]);
+    assert.ok(secs("maglev_vpp_connected_seconds") >= 0, metrics.slice(0, 200));
+    assert.ok(
+      secs("maglev_vpp_uptime_seconds") >= secs("maglev_vpp_connected_seconds"),
+      "VPP was up before the daemon connected",
+    );
     assert.match(
       metrics,
       /maglev_vpp_lbsync_total\{scope="vip",kind="as_weight_updated"\} [1-9]/,

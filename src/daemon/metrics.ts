@@ -12,6 +12,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { HealthCheckConfig } from "../config/types.ts";
 import type { FrontendState, Transition } from "../health/types.ts";
+import type { MemberWeight } from "../health/frontend.ts";
 import type { ProbeResult } from "../probe/types.ts";
 import { BackendSeries } from "./backend_series.ts";
 import type { Checker, DiscardReason, ProbeObserver } from "./checker.ts";
@@ -53,27 +54,41 @@ export class DaemonMetrics implements ProbeObserver {
         }
       },
     });
-    new Gauge({
-      name: "maglev_frontend_pool_backend_weight",
-      help:
-        "Weight of a backend in a frontend pool: kind=configured (config or operator) or kind=effective (what the dataplane gets).",
-      labelNames: ["frontend", "pool", "backend", "kind"],
-      registers,
-      collect() {
-        this.reset();
-        for (const f of frontends()) {
-          for (const m of f.evaluation.members) {
-            const l = {
-              frontend: f.config.name,
-              pool: m.pool,
-              backend: m.backend,
-            };
-            this.set({ ...l, kind: "configured" }, m.configuredWeight);
-            this.set({ ...l, kind: "effective" }, m.effectiveWeight);
+    // Two families with the original's labels, so sum() over either
+    // counts each backend once.
+    for (
+      const [name, help, weightOf] of [
+        [
+          "maglev_frontend_pool_backend_weight",
+          "Configured weight of a backend in a frontend pool (config or operator).",
+          (m: MemberWeight) => m.configuredWeight,
+        ],
+        [
+          "maglev_frontend_pool_backend_effective_weight",
+          "Effective weight of a backend in a frontend pool: what the dataplane gets.",
+          (m: MemberWeight) => m.effectiveWeight,
+        ],
+      ] as const
+    ) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ["frontend", "pool", "backend"],
+        registers,
+        collect() {
+          this.reset();
+          for (const f of frontends()) {
+            for (const m of f.evaluation.members) {
+              this.set({
+                frontend: f.config.name,
+                pool: m.pool,
+                backend: m.backend,
+              }, weightOf(m));
+            }
           }
-        }
-      },
-    });
+        },
+      });
+    }
     new Gauge({
       name: "maglev_frontend_guard_tripped",
       help:

@@ -99,6 +99,29 @@ export class DaemonVpp {
         this.set(self().#vpp?.client.connected ? 1 : 0);
       },
     });
+    // The original's two clocks: since VPP booted, since the daemon connected.
+    new Gauge({
+      name: "maglev_vpp_uptime_seconds",
+      help:
+        "Seconds since VPP started (its stats segment's /sys/boottime); absent until read after a connect.",
+      registers,
+      collect() {
+        this.reset();
+        const at = self().#bootAtMs;
+        if (at !== undefined) this.set((Date.now() - at) / 1000);
+      },
+    });
+    new Gauge({
+      name: "maglev_vpp_connected_seconds",
+      help:
+        "Seconds since the daemon connected to VPP's binary API; absent while not connected.",
+      registers,
+      collect() {
+        this.reset();
+        const at = self().#connectedAtMs;
+        if (at !== undefined) this.set((Date.now() - at) / 1000);
+      },
+    });
     new Gauge({
       name: "maglev_vpp_info",
       help: "Always 1 while connected; the labels describe the VPP.",
