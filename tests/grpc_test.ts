@@ -372,3 +372,57 @@ Deno.test("grpc: a connection that sends nothing is closed after --grpc-idle-tim
     close();
   }
 });
+
+Deno.test("grpc: grpc_server_* metrics under grpc-prometheus's names count calls by method and code, streams when they end", async () => {
+  await using d = await startDaemon();
+  const { client, close } = connectMaglev(d.grpcAddr);
+  const ac = new AbortController();
+  try {
+    await client.listBackends({});
+    await client.listBackends({});
+    await client.getBackend({ name: "nope" }).catch(() => {});
+    const it = client.watchEvents({ backend: true }, { signal: ac.signal })[
+      Symbol.asyncIterator
+    ]();
+    await it.next();
+    const text = await (await fetch(`http://${d.metricsAddr}/metrics`)).text();
+    const line = (name: string, labels: string) =>
+      new RegExp(`^${name}\\{${labels}\\} (\\d+)$`, "m").exec(text)?.[1];
+    const m = 'grpc_type="unary",grpc_service="maglev.Maglev"';
+    assert.equal(
+      line("grpc_server_started_total", `${m},grpc_method="ListBackends"`),
+      "2",
+    );
+    assert.equal(
+      line(
+        "grpc_server_handled_total",
+        `${m},grpc_method="ListBackends",grpc_code="OK"`,
+      ),
+      "2",
+    );
+    assert.equal(
+      line(
+        "grpc_server_handled_total",
+        `${m},grpc_method="GetBackend",grpc_code="NotFound"`,
+      ),
+      "1",
+    );
+    assert.equal(
+      line(
+        "grpc_server_started_total",
+        'grpc_type="server_stream",grpc_service="maglev.Maglev",grpc_method="WatchEvents"',
+      ),
+      "1",
+    );
+    assert.match(text, /^grpc_server_handling_seconds_bucket\{/m);
+    assert.ok(
+      Number(line(
+        "grpc_server_msg_sent_total",
+        'grpc_type="server_stream",grpc_service="maglev.Maglev",grpc_method="WatchEvents"',
+      )) >= 1,
+    );
+  } finally {
+    ac.abort();
+    close();
+  }
+});

@@ -261,6 +261,7 @@ export class Daemon {
         mutations: this.#opts.mutations,
         idleTimeoutMs: this.#opts.grpcIdleTimeoutMs,
         tls: this.#opts.grpcTls,
+        registry: this.metrics.registry,
       });
       const a = this.#api.address;
       this.log.info("grpc-listening", {

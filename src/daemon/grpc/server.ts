@@ -14,6 +14,8 @@ import {
 import type { Daemon } from "../daemon.ts";
 import { registerReflection } from "./reflection.ts";
 import { createMaglevService, STREAM_ID_HEADER } from "./service.ts";
+import { grpcServerMetrics } from "./metrics.ts";
+import type { Registry } from "prom-client";
 import {
   MAY_MUTATE_HEADER,
   type MutationPolicy,
@@ -48,6 +50,8 @@ export interface ApiServerOptions {
    * CA signed lets its holder change things.
    */
   readonly tls?: { cert: string; key: string; clientCa?: string };
+  /** Where the grpc_server_* metrics go; none without it. */
+  readonly registry?: Registry;
 }
 
 /** See ApiServerOptions.idleTimeoutMs. */
@@ -68,6 +72,7 @@ export class ApiServer {
     const handler = connectNodeAdapter({
       // Every request of this API is a few names and numbers.
       readMaxBytes: MAX_REQUEST_BYTES,
+      interceptors: opts.registry ? [grpcServerMetrics(opts.registry)] : [],
       routes: (router) => {
         router.service(
           Maglev,
