@@ -156,15 +156,16 @@ export class DaemonVpp {
       name: "maglev_vip_packets_total",
       help:
         "Packets of a frontend's VIP by lb counter: next, first, untracked, no-server.",
-      labelNames: ["frontend", "kind"],
+      labelNames: ["frontend", "prefix", "protocol", "port", "kind"],
       registers,
       collect() {
         this.reset();
         for (const [f, c] of self().#counters?.byFrontend ?? []) {
-          this.inc({ frontend: f, kind: "next" }, c.next);
-          this.inc({ frontend: f, kind: "first" }, c.first);
-          this.inc({ frontend: f, kind: "untracked" }, c.untracked);
-          this.inc({ frontend: f, kind: "no-server" }, c.noServer);
+          const v = self().#vipLabels(f);
+          this.inc({ ...v, kind: "next" }, c.next);
+          this.inc({ ...v, kind: "first" }, c.first);
+          this.inc({ ...v, kind: "untracked" }, c.untracked);
+          this.inc({ ...v, kind: "no-server" }, c.noServer);
         }
       },
     });
@@ -172,24 +173,24 @@ export class DaemonVpp {
       name: "maglev_vip_route_packets_total",
       help:
         "Packets to a frontend's VIP prefix (any port), from its FIB route.",
-      labelNames: ["frontend"],
+      labelNames: ["frontend", "prefix", "protocol", "port"],
       registers,
       collect() {
         this.reset();
         for (const [f, c] of self().#counters?.byFrontend ?? []) {
-          this.inc({ frontend: f }, c.routePackets);
+          this.inc(self().#vipLabels(f), c.routePackets);
         }
       },
     });
     new Counter({
       name: "maglev_vip_route_bytes_total",
       help: "Bytes to a frontend's VIP prefix (any port), from its FIB route.",
-      labelNames: ["frontend"],
+      labelNames: ["frontend", "prefix", "protocol", "port"],
       registers,
       collect() {
         this.reset();
         for (const [f, c] of self().#counters?.byFrontend ?? []) {
-          this.inc({ frontend: f }, c.routeBytes);
+          this.inc(self().#vipLabels(f), c.routeBytes);
         }
       },
     });
@@ -238,6 +239,17 @@ export class DaemonVpp {
       );
     }
     return this.#reconciler.adopt(vip);
+  }
+
+  /** The original's VIP labels beside `frontend` (empty once it is gone). */
+  #vipLabels(frontend: string): Record<string, string> {
+    const fe = this.#checker.config.frontends.get(frontend);
+    return {
+      frontend,
+      prefix: fe?.prefix ?? "",
+      protocol: fe?.protocol ?? "",
+      port: String(fe?.port ?? ""),
+    };
   }
 
   /** Opens the library and starts connecting; never throws. */

@@ -249,5 +249,10 @@ Deno.test({
     const metrics = await (await fetch(`http://${d.metricsAddr}/metrics`))
       .text();
     assert.deepEqual(fromMetrics(metrics), truth);
+    // The original's VIP labels beside the frontend's name.
+    assert.match(
+      metrics,
+      /^maglev_vip_packets_total\{frontend="web",prefix="192\.0\.2\.1\/32",protocol="tcp",port="80",kind="first"\} /m,
+    );
   },
 });
