@@ -253,7 +253,7 @@ Deno.test("checker: disable flushes and emits a weights event; enable restarts f
     assert.ok(
       events.some((e) =>
         e.type === "backend" && e.transition.to === "disabled" &&
-        e.transition.code === "NONE"
+        e.transition.code === "disabled"
       ),
     );
     checker.enable("a");

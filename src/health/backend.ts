@@ -234,7 +234,7 @@ export class BackendHealth {
     this.#refuseRemoved();
     this.#enabled = false;
     if (this.#state === "disabled") return undefined;
-    return this.#transition("disabled", nowMs, "NONE", reason);
+    return this.#transition("disabled", nowMs, "disabled", reason);
   }
 
   /** Puts a disabled backend back to `unknown`; no-op in any other live state. */
@@ -275,7 +275,7 @@ export class BackendHealth {
     if (this.#state !== "unknown") return undefined;
     if (to === "disabled") {
       this.#enabled = false;
-      return this.#transition("disabled", nowMs, "NONE", reason);
+      return this.#transition("disabled", nowMs, "disabled", reason);
     }
     if (to === "paused") {
       const t = this.#transition("paused", nowMs, "NONE", reason);

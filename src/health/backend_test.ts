@@ -170,7 +170,7 @@ for (const start of STARTS) {
         from: before.state,
         to: expected,
         atMs: 100,
-        code: "NONE",
+        code: expected === "disabled" ? "disabled" : "NONE",
         reason: DEFAULT_REASON[action],
       });
       assert.equal(b.state, expected);
@@ -489,7 +489,13 @@ Deno.test("operator actions take a custom reason", () => {
   assert.equal(b.disable(3, "api")?.reason, "api");
   assert.equal(b.enable(4, "api")?.reason, "api");
   assert.equal(b.remove(5, "reload")?.reason, "reload");
-  assert.ok(b.transitions.every((t) => t.code === "NONE"));
+  assert.deepEqual(b.transitions.map((t) => t.code), [
+    "NONE",
+    "NONE",
+    "disabled",
+    "NONE",
+    "NONE",
+  ]);
 });
 
 Deno.test("error messages say what to do", () => {

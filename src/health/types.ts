@@ -31,6 +31,8 @@ export type ProbeCode =
   | "L7TOUT"
   | "L7RSP"
   | "L7STS"
+  /** An operator's disable (the original system's code for it). */
+  | "disabled"
   | "NONE";
 
 /** One state change of a backend, as kept in its history ring and sent as an event. */

@@ -293,8 +293,10 @@ async function sseReader(
         const at = (JSON.parse(data.slice(6)) as {
           event?: { transition?: { atUnixNs?: string; code?: string } };
         }).event?.transition;
-        // Only operator actions of the harness; probe results are "L4OK" etc.
-        if (!at?.atUnixNs || at.code !== "NONE") continue;
+        // Only operator actions of the harness (pause/resume "NONE", disable
+        // "disabled"); probe results are "L4OK" etc.
+        if (!at?.atUnixNs) continue;
+        if (at.code !== "NONE" && at.code !== "disabled") continue;
         latencies.push(Date.now() - Number(BigInt(at.atUnixNs) / 1000n) / 1000);
       }
     }

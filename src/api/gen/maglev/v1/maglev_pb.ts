@@ -617,8 +617,8 @@ export type TransitionInfo = Message<"maglev.TransitionInfo"> & {
   atUnixNs: bigint;
 
   /**
-   * The probe code that caused it, or "NONE" for operator actions and
-   * reloads.
+   * The probe code that caused it; "disabled" for an operator's disable (as
+   * in the original system); "NONE" for other operator actions and reloads.
    *
    * @generated from field: string code = 4;
    */
