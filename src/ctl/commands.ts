@@ -72,6 +72,8 @@ export interface CtlContext {
   readonly errStyle: Style;
   /** Print API messages as JSON instead of tables. */
   readonly json: boolean;
+  /** Print `watch events` as one JSON line per event (json, or auto off a terminal). */
+  readonly eventsJson?: boolean;
   /**
    * Ends the command: cancels a pending call, and is the normal way a
    * `watch events` stops (key press, Ctrl-C).
@@ -476,7 +478,9 @@ async function watchEvents(
     }, { signal: stop.signal });
     for await (const e of stream) {
       ctx.output.out(
-        ctx.json ? jsonLine(EventSchema, e) : renderEvent(ctx.style, e),
+        ctx.json || ctx.eventsJson
+          ? jsonLine(EventSchema, e)
+          : renderEvent(ctx.style, e),
       );
       if (++seen >= num) return 0;
       if (stop.signal.aborted) return 0;

@@ -90,10 +90,11 @@ export const CTL_FLAGS: readonly FlagSpec[] = [
   {
     name: "output",
     type: "string",
-    default: "text",
-    choices: ["text", "json"],
+    default: "auto",
+    choices: ["auto", "text", "json"],
     valueName: "FORMAT",
-    help: "text (tables for people) or json (API messages, for scripts)",
+    help:
+      "text (tables for people), json (API messages, for scripts) or auto (text, but watch events as JSON lines when stdout is not a terminal)",
   },
   { name: "help", type: "boolean", help: "show this help" },
 ];
@@ -230,6 +231,10 @@ export async function runCtl(
     return CTL_EXIT.ok;
   }
   const json = flags.values.output === "json";
+  // maglevc printed events as protojson lines; scripts piping `watch events`
+  // keep working unless the operator asked for text.
+  const eventsJson = json ||
+    (flags.values.output === "auto" && !environment.stdoutIsTerminal);
   const style: Style = {
     color: !json && colorFor(when, environment.stdoutIsTerminal, env),
   };
@@ -271,6 +276,7 @@ export async function runCtl(
       style,
       errStyle,
       json,
+      eventsJson,
     };
     if (words.length === 0) {
       const home = env.HOME;

@@ -3,11 +3,14 @@
  * backend) and reused for every probe of that pair.
  */
 import type { HealthCheckConfig } from "../config/types.ts";
-import { VERSION } from "../version.ts";
+import { PROJECT_URL, VERSION } from "../version.ts";
 import type { ProbeTarget } from "./types.ts";
 
-/** The User-Agent every HTTP probe sends. */
-export const USER_AGENT = `maglev/${VERSION}`;
+/**
+ * The User-Agent every HTTP probe sends: version and project URL, as the
+ * original's did, in the "(+URL)" form log readers know from crawlers.
+ */
+export const USER_AGENT = `maglev/${VERSION} (+${PROJECT_URL})`;
 
 /**
  * Host header value: the configured host, else the backend address (IPv6 in

@@ -5,7 +5,7 @@ import {
   requestText,
   USER_AGENT,
 } from "./http_request.ts";
-import { VERSION } from "../version.ts";
+import { PROJECT_URL, VERSION } from "../version.ts";
 import type { HealthCheckConfig } from "../config/types.ts";
 
 const v4 = { address: "192.0.2.10", family: 4 } as const;
@@ -51,11 +51,11 @@ Deno.test("host header: address, brackets, default ports", () => {
 });
 
 Deno.test("request text", () => {
-  assert.equal(USER_AGENT, `maglev/${VERSION}`);
+  assert.equal(USER_AGENT, `maglev/${VERSION} (+${PROJECT_URL})`);
   assert.equal(
     requestText(v6, check("http", 8080, { method: "HEAD" })),
     "HEAD /healthz HTTP/1.1\r\nHost: [2001:db8::10]:8080\r\n" +
-      `User-Agent: maglev/${VERSION}\r\nAccept: */*\r\nConnection: close\r\n\r\n`,
+      `User-Agent: maglev/${VERSION} (+${PROJECT_URL})\r\nAccept: */*\r\nConnection: close\r\n\r\n`,
   );
 });
 
@@ -72,4 +72,15 @@ Deno.test("request bytes are cached per check and address", () => {
   const c = check("http", 80);
   assert.equal(requestBytes(v4, c), requestBytes(v4, c));
   assert.notEqual(requestBytes(v4, c), requestBytes(v6, c));
+});
+
+Deno.test("the User-Agent's URL is debian/control's Homepage", async () => {
+  const control = await Deno.readTextFile(
+    new URL("../../debian/control", import.meta.url),
+  );
+  const homepages = [...control.matchAll(/^Homepage: (\S+)$/gm)].map((m) =>
+    m[1]
+  );
+  assert.ok(homepages.length > 0, "debian/control has a Homepage");
+  for (const h of homepages) assert.equal(h, PROJECT_URL);
 });

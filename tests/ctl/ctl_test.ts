@@ -244,9 +244,38 @@ Deno.test("ctl: one-shot commands against a daemon", async (t) => {
   );
 
   await t.step(
-    "watch events num 2 prints two snapshot lines and exits 0",
+    "watch events off a terminal prints compact JSON lines, as maglevc did",
     async () => {
       const r = await ctl(s, ["watch", "events", "num", "2"]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trimEnd().split("\n");
+      assert.equal(lines.length, 2);
+      const events = lines.map((l) =>
+        JSON.parse(l) as {
+          backend?: {
+            backend: string;
+            transition: { from: string; to: string };
+          };
+        }
+      );
+      assert.deepEqual(events.map((e) => e.backend?.backend), ["a", "b"]);
+      const t0 = events[0].backend!.transition;
+      assert.equal(t0.from, t0.to, "the snapshot is from == to");
+      assert.doesNotMatch(lines[0], /\n|": /, "one compact line");
+    },
+  );
+
+  await t.step(
+    "watch events --output text prints human lines off a terminal too",
+    async () => {
+      const r = await ctl(s, [
+        "--output",
+        "text",
+        "watch",
+        "events",
+        "num",
+        "2",
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.trimEnd().split("\n");
       assert.equal(lines.length, 2);
@@ -262,6 +291,8 @@ Deno.test("ctl: one-shot commands against a daemon", async (t) => {
     const w = new CtlChild([
       "--server",
       s,
+      "--output",
+      "text",
       "watch",
       "events",
       "num",

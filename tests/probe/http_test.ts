@@ -21,7 +21,7 @@ import {
   trickle,
   writeAll,
 } from "../helpers/listeners.ts";
-import { VERSION } from "../../src/version.ts";
+import { USER_AGENT } from "../../src/probe/mod.ts";
 import { probeWithin } from "../helpers/probe.ts";
 
 const TIMEOUT = 400;
@@ -251,7 +251,8 @@ for (const host of LOOPBACKS) {
     assert.equal(lines[0], "GET /healthz?x=1 HTTP/1.1");
     const bracketed = familyOf(host) === 6 ? `[${host}]` : host;
     assert.ok(lines.includes(`Host: ${bracketed}:${server.port}`), req);
-    assert.ok(lines.includes(`User-Agent: maglev/${VERSION}`), req);
+    assert.ok(lines.includes(`User-Agent: ${USER_AGENT}`), req);
+    assert.match(USER_AGENT, /^maglev\/\S+ \(\+https:\/\/\S+\)$/);
     assert.ok(lines.includes("Connection: close"), req);
     assert.ok(lines.includes("Accept: */*"), req);
   });
