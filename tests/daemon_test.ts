@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   freePort,
   MaglevProcess,
+  MAIN,
   runMaglev,
   startDaemonProcess,
 } from "./helpers/maglev.ts";
@@ -432,4 +433,67 @@ Deno.test("daemon: the original's --vpp-api-addr and --vpp-stats-addr: empty tur
   });
   assert.equal(r.code, 2, "VPP stays on: the GRE source addresses are needed");
   assert.match(r.stderr, /ipv4-src-address/);
+});
+
+Deno.test("daemon: log records go to stdout as JSON lines, as maglevd's did; stderr stays empty", async () => {
+  await using tmp = await tempDir("maglev-test-");
+  const path = await tempConfig(tmp, configFor(9));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "daemon",
+      "--config",
+      path,
+      "--grpc-addr",
+      `127.0.0.1:${freePort()}`,
+      "--vpp-api-addr",
+      "",
+      "--metrics-addr",
+      "",
+      "--state-file",
+      `${tmp.path}/state.json`,
+    ],
+    // No --log-format: a pipe is not a terminal, so JSON is the default.
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const lines: string[] = [];
+  const reader = child.stdout.pipeThrough(new TextDecoderStream())
+    .getReader();
+  let buf = "";
+  const deadline = Date.now() + 15_000;
+  try {
+    while (!lines.some((l) => l.includes('"msg":"ready"'))) {
+      assert.ok(Date.now() < deadline, `no ready record:\n${lines.join("\n")}`);
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      const parts = buf.split("\n");
+      buf = parts.pop() ?? "";
+      lines.push(...parts);
+    }
+  } finally {
+    child.kill("SIGTERM");
+  }
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+  }
+  lines.push(...buf.split("\n").filter(Boolean));
+  assert.equal((await child.status).code, 0);
+  assert.equal(await stderr, "");
+  const records = lines.map((l) => JSON.parse(l) as { msg: string });
+  const msgs = records.map((r) => r.msg);
+  assert.equal(msgs[0], "starting");
+  assert.ok(msgs.includes("ready"), msgs.join(" "));
+  assert.ok(
+    msgs.includes("stopped") || msgs.includes("stopping"),
+    msgs.join(" "),
+  );
 });

@@ -83,26 +83,28 @@ const WRITE_PATIENCE_MS = 2000;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Writes a line to stderr whole, ignoring a closed pipe: logging must never
- * kill the daemon. Lines logged in one turn of the event loop go out in one
+ * Writes a log line to stdout whole, ignoring a closed pipe: logging must
+ * never kill the daemon. stdout, as the Go maglevd's slog handler did, so a
+ * wrapper that reads the JSON records there keeps working; stderr is left to
+ * what goes wrong before a logger exists (usage errors, a refused start). Lines logged in one turn of the event loop go out in one
  * write at its end (a 1,000-VIP dataplane change logs 1,000 lines at once,
  * and a write per line was a tenth of its CPU); 64 KB forces a write, and so
  * do `Deno.exit` and an uncaught error.
  */
-export function stderrLine(line: string): void {
+export function logLine(line: string): void {
   if (!flushHooked) {
     flushHooked = true;
-    globalThis.addEventListener("unload", flushStderr);
-    globalThis.addEventListener("error", flushStderr);
-    globalThis.addEventListener("unhandledrejection", flushStderr);
+    globalThis.addEventListener("unload", flushLog);
+    globalThis.addEventListener("error", flushLog);
+    globalThis.addEventListener("unhandledrejection", flushLog);
   }
   pendingLines.push(line);
   pendingBytes += line.length + 1;
   if (pendingBytes >= FLUSH_BYTES) {
-    flushStderr();
+    flushLog();
   } else if (!flushQueued) {
     flushQueued = true;
-    queueMicrotask(flushStderr);
+    queueMicrotask(flushLog);
   }
 }
 
@@ -112,8 +114,8 @@ let pendingBytes = 0;
 let flushQueued = false;
 let flushHooked = false;
 
-/** Writes what stderrLine holds now. */
-export function flushStderr(): void {
+/** Writes what logLine holds now. */
+export function flushLog(): void {
   flushQueued = false;
   if (pendingLines.length === 0) return;
   const text = pendingLines.join("\n") + "\n";
@@ -134,9 +136,9 @@ function writeWhole(bytes: Uint8Array): void {
   while (off < bytes.length) {
     let n = 0;
     try {
-      n = Deno.stderr.writeSync(bytes.subarray(off));
+      n = Deno.stdout.writeSync(bytes.subarray(off));
     } catch (e) {
-      // stderr gone (closed terminal, broken pipe): nothing sensible to do.
+      // stdout gone (closed terminal, broken pipe): nothing sensible to do.
       if (!(e instanceof Deno.errors.WouldBlock)) return;
     }
     off += n;
@@ -151,7 +153,7 @@ function writeWhole(bytes: Uint8Array): void {
 export interface LoggerOptions {
   level: LogLevel;
   format: LogFormat;
-  /** Where formatted lines go; stderr by default. */
+  /** Where formatted lines go; stdout by default. */
   writeLine?: (line: string) => void;
   /** Clock, injectable for tests. */
   now?: () => number;
@@ -169,7 +171,7 @@ export class Logger {
   constructor(opts: LoggerOptions) {
     this.#level = opts.level;
     this.#format = opts.format;
-    this.#writeLine = opts.writeLine ?? stderrLine;
+    this.#writeLine = opts.writeLine ?? logLine;
     this.#now = opts.now ?? Date.now;
     this.#recompute();
   }
@@ -243,12 +245,12 @@ export class Logger {
 }
 
 /**
- * Default format: JSON when stderr is not a terminal (systemd, containers,
+ * Default format: JSON when stdout is not a terminal (systemd, containers,
  * pipes), text on a terminal.
  */
 export function defaultLogFormat(): LogFormat {
   try {
-    return Deno.stderr.isTerminal() ? "text" : "json";
+    return Deno.stdout.isTerminal() ? "text" : "json";
   } catch {
     return "json";
   }

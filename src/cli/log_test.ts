@@ -62,11 +62,11 @@ Deno.test("log: a reader that falls behind still gets every line whole", async (
       "run",
       new URL("./testdata/long_lines_main.ts", import.meta.url).pathname,
     ],
-    stdout: "null",
-    stderr: "piped",
+    stdout: "piped",
+    stderr: "null",
   }).spawn();
   // Read in small pieces with pauses, so the pipe is full most of the time.
-  const reader = child.stderr.getReader();
+  const reader = child.stdout.getReader();
   const decoder = new TextDecoder();
   let text = "";
   for (let reads = 0; reads < 100_000; reads++) {

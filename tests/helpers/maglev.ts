@@ -43,8 +43,8 @@ export class MaglevProcess {
   readonly lines: string[] = [];
   readonly records: Record<string, unknown>[] = [];
   #waiters = new Set<() => void>();
-  #stdout: Promise<string>;
-  /** Set once stderr has ended (the process is gone or going). */
+  #pumps: Promise<void>;
+  /** Set once stdout and stderr have ended (the process is gone or going). */
   #ended = false;
   readonly exited: Promise<Deno.CommandStatus>;
 
@@ -77,8 +77,15 @@ export class MaglevProcess {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    this.#stdout = new Response(this.child.stdout).text();
-    void this.#pump();
+    // Log records go to stdout, refusals before logging starts to stderr:
+    // both are "what the process said", in arrival order.
+    this.#pumps = Promise.all([
+      this.#pump(this.child.stdout),
+      this.#pump(this.child.stderr),
+    ]).then(() => {
+      this.#ended = true;
+      for (const w of this.#waiters) w();
+    });
     this.exited = this.child.status;
     if (stateDir) {
       const dir = stateDir;
@@ -88,9 +95,8 @@ export class MaglevProcess {
     }
   }
 
-  async #pump(): Promise<void> {
-    const reader = this.child.stderr.pipeThrough(new TextDecoderStream())
-      .getReader();
+  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
     let buf = "";
     while (true) {
       const { value, done } = await reader.read();
@@ -110,8 +116,6 @@ export class MaglevProcess {
       }
     }
     if (buf) this.lines.push(buf);
-    this.#ended = true;
-    for (const w of this.#waiters) w();
   }
 
   /** Runs a built executable (not the source tree) the same way. */
@@ -186,7 +190,7 @@ export class MaglevProcess {
       // already gone
     }
     const status = await this.exited;
-    await this.#stdout;
+    await this.#pumps;
     return { status, ms: performance.now() - t0 };
   }
 }
