@@ -238,6 +238,32 @@ Deno.test({
         );
       }
 
+      await t.step(
+        "their config with a typo or a wrong type is still refused",
+        async () => {
+          const good = await Deno.readTextFile(defaults.MAGLEV_CONFIG);
+          for (
+            const [bad, why] of [
+              [
+                good.replace("flush-on-down: true", "flush-on-dwn: true"),
+                /flush-on-dwn/,
+              ],
+              [good.replace("rise: 2", "rise: two"), /rise/],
+            ] as const
+          ) {
+            const path = `${root}/bad.yaml`;
+            await Deno.writeTextFile(path, bad);
+            const r = await runCommand(`${bin}/maglevd`, [
+              "--check",
+              "--config",
+              path,
+            ], { env });
+            assert.equal(r.code, 1, r.stderr);
+            assert.match(r.stderr, why);
+          }
+        },
+      );
+
       await t.step("the report script and its maglevc calls", async () => {
         const r = await runCommand(
           `${root}/usr/local/bin/maglev-report`,
