@@ -35,6 +35,16 @@ try {
     });
     const page = await ctx.newPage();
     await page.goto(`${base}${path}`);
+    // Cards start closed: open each, as an operator would (the page keeps
+    // them open in its cookie).
+    await page.locator("[data-frontend] button.zippy").first().waitFor();
+    for (
+      const zippy of await page.locator("[data-frontend] button.zippy").all()
+    ) {
+      if (await zippy.getAttribute("aria-expanded") !== "true") {
+        await zippy.click();
+      }
+    }
     const b = page.locator(
       `[data-frontend="web"] tr[data-backend="b"] .c-state`,
     );

@@ -2,7 +2,12 @@
  * Pure helpers that turn protobuf JSON into what the dashboard shows.
  * Kept free of DOM and signals so they can be unit-tested with `deno test`.
  */
-import type { BackendJson, FrontendJson, VppLbStateJson } from "./proto.ts";
+import type {
+  BackendJson,
+  FrontendJson,
+  VppLbStateJson,
+  VppVipJson,
+} from "./proto.ts";
 
 /**
  * The health summary of a frontend, as icon plus words. The icons are plain
@@ -96,29 +101,66 @@ export function lastTransitionMs(b: BackendJson | undefined): number {
 }
 
 /**
- * The share of the VIP's flow-table buckets VPP gave a backend, as a
- * percentage string; "–" when there is no VPP state for this frontend. This is
- * what VPP actually does, which can differ from the configured weights.
+ * The VPP VIP of a frontend: by the daemon's name for it, else by address
+ * and port (VPP writes a host address as a /32 or /128 prefix).
  */
-export function bucketShare(
+function vipOf(
+  lb: VppLbStateJson | undefined,
+  frontend: FrontendJson,
+): VppVipJson | undefined {
+  const vips = lb?.vips ?? [];
+  const a = frontend.address;
+  const host = (p: string | undefined) =>
+    a !== undefined && (p === a || p === `${a}/32` || p === `${a}/128`);
+  return vips.find((v) => v.frontend === frontend.name) ??
+    vips.find((v) => host(v.prefix) && (v.port ?? 0) === (frontend.port ?? 0));
+}
+
+/** "50%", or "1.5%" below 10% where a decimal still tells shares apart. */
+function percent(part: number, total: number): string {
+  if (total === 0) return "0%";
+  const pct = (part * 100) / total;
+  return `${pct >= 10 || pct === 0 ? pct.toFixed(0) : pct.toFixed(1)}%`;
+}
+
+/** What VPP gave one backend of a VIP, as the pool table shows it. */
+export interface LbBuckets {
+  /** Buckets of the VIP's new-flow table that lead to the backend. */
+  readonly buckets?: number;
+  /** The figure to show: the bucket count, or "–" without VPP data. */
+  readonly text: string;
+  /** Those buckets as a share of the VIP's ("–" without VPP data). */
+  readonly share: string;
+  /** One sentence for the tooltip ("" without VPP data). */
+  readonly title: string;
+}
+
+/**
+ * The "LB buckets" figure of a pool member: how many of the VIP's new-flow
+ * buckets VPP points at this backend (its ASes summed), which is what the
+ * original dashboard showed and what VPP really does, whatever the weights
+ * say. Without VPP state for the frontend every field says so ("–").
+ */
+export function lbBuckets(
   lb: VppLbStateJson | undefined,
   frontend: FrontendJson,
   backend: string,
-): string {
-  const vips = lb?.vips ?? [];
-  const vip = vips.find((v) => v.frontend === frontend.name) ??
-    vips.find((v) =>
-      frontend.address !== undefined && v.prefix === frontend.address &&
-      (v.port ?? 0) === (frontend.port ?? 0)
-    );
-  if (vip === undefined) return "–";
+): LbBuckets {
+  const vip = vipOf(lb, frontend);
+  if (vip === undefined) return { text: "–", share: "–", title: "" };
   const ases = vip.ases ?? [];
   const total = ases.reduce((s, a) => s + (a.buckets ?? 0), 0);
   const mine = ases.filter((a) => a.backend === backend)
     .reduce((s, a) => s + (a.buckets ?? 0), 0);
-  if (total === 0) return "0%";
-  const pct = (mine * 100) / total;
-  return `${pct >= 10 || pct === 0 ? pct.toFixed(0) : pct.toFixed(1)}%`;
+  const share = percent(mine, total);
+  return {
+    buckets: mine,
+    text: String(mine),
+    share,
+    title: total === 0
+      ? "VPP gives this VIP no buckets: no backend has a weight"
+      : `${share} of the VIP's ${total} buckets in VPP`,
+  };
 }
 
 /** "192.0.2.1/32 tcp:80" — how a VIP is written throughout the UI. */

@@ -1,7 +1,8 @@
 /**
  * HTTP routes of `maglev web`: the SPA under `/view/` (read-only, open) and
- * `/admin/` (basic auth; off, i.e. 404, without credentials), its state and
- * event-stream APIs, the admin action endpoint and `/healthz`.
+ * `/admin/` (basic auth; off, i.e. 404, without credentials), its state,
+ * daemon list, version and event-stream APIs, the admin action endpoint,
+ * the icon and `/healthz`.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
@@ -9,7 +10,7 @@ import {
   FrontendInfoSchema,
 } from "../api/gen/maglev/v1/maglev_pb.ts";
 import type { Logger } from "../cli/log.ts";
-import { VERSION } from "../version.ts";
+import { BUILD_DATE, COMMIT, VERSION } from "../version.ts";
 import type { AssetStore } from "./assets.ts";
 import {
   type BasicAuth,
@@ -19,7 +20,14 @@ import {
 } from "./auth.ts";
 import { parseAddress } from "../config/address.ts";
 import type { Broker } from "./broker.ts";
-import type { ActionRequest, StateDocument } from "./types.ts";
+import { FAVICON_ICO, FAVICON_SVG, FAVICON_TYPES } from "./favicon.ts";
+import type {
+  ActionRequest,
+  DaemonListDocument,
+  StateDocument,
+  UnknownDaemonError,
+  VersionDocument,
+} from "./types.ts";
 import { type DaemonWatcher, describeError, pj } from "./watcher.ts";
 
 /** What the routes serve from. */
@@ -83,6 +91,63 @@ function json(body: unknown, status = 200): Response {
 }
 
 const notFound = () => text("not found\n", 404);
+
+/** FNV-1a over the bytes, as a strong ETag: cheap and synchronous. */
+function etagOf(bytes: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return `"${h.toString(16).padStart(8, "0")}-${bytes.length}"`;
+}
+
+/** One icon file, ready to send. */
+interface IconFile {
+  readonly type: string;
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly etag: string;
+}
+
+function iconFile(type: string, bytes: Uint8Array<ArrayBuffer>): IconFile {
+  return { type, bytes, etag: etagOf(bytes) };
+}
+
+const ICONS: ReadonlyMap<string, IconFile> = new Map([
+  ["/favicon.ico", iconFile(FAVICON_TYPES.ico, FAVICON_ICO)],
+  [
+    "/favicon.svg",
+    iconFile(FAVICON_TYPES.svg, new TextEncoder().encode(FAVICON_SVG)),
+  ],
+]);
+
+/**
+ * The icon at `path` ("/favicon.ico" or "/favicon.svg"), or undefined.
+ * Browsers ask for it on every page, so it may be cached for a day.
+ */
+export function serveIcon(req: Request, path: string): Response | undefined {
+  const f = ICONS.get(path);
+  if (!f) return undefined;
+  const headers = new Headers({
+    "content-type": f.type,
+    etag: f.etag,
+    "cache-control": "public, max-age=86400",
+    "x-content-type-options": "nosniff",
+  });
+  const inm = req.headers.get("if-none-match");
+  if (inm && inm.split(",").some((t) => t.trim() === f.etag)) {
+    return new Response(null, { status: 304, headers });
+  }
+  headers.set("content-length", String(f.bytes.length));
+  return new Response(req.method === "HEAD" ? null : f.bytes, { headers });
+}
+
+/** `GET /view/api/version`: this program's build. */
+export function versionDoc(): VersionDocument {
+  return {
+    program: "maglev web",
+    version: VERSION,
+    commit: COMMIT,
+    buildDate: BUILD_DATE,
+  };
+}
 
 function redirect(to: string): Response {
   return new Response(null, { status: 302, headers: { location: to } });
@@ -173,6 +238,38 @@ export function createHandler(
     admin,
     lastEventId: deps.broker.lastId,
   });
+
+  const daemonList = (): DaemonListDocument => ({
+    maglevds: deps.watchers.map((w) => {
+      const s = w.scope;
+      return {
+        name: w.id,
+        address: w.id,
+        connected: s.connected,
+        ...(s.error === undefined ? {} : { error: s.error }),
+        sinceMs: s.sinceMs,
+        ...(s.version === undefined ? {} : { version: s.version }),
+      };
+    }),
+  });
+
+  /** `/api/state/{name}`: one daemon's state; `name` as it came in the path. */
+  const scopeState = (raw: string): Response => {
+    let name: string;
+    try {
+      name = decodeURIComponent(raw);
+    } catch {
+      return json({ error: "daemon name is not valid URL encoding" }, 400);
+    }
+    const w = byId.get(name);
+    if (w) return json(w.state());
+    const known = deps.watchers.map((x) => x.id);
+    const body: UnknownDaemonError = {
+      error: `no daemon "${name}"; known: ${known.join(", ")}`,
+      known,
+    };
+    return json(body, 404);
+  };
 
   const events = (req: Request): Response => {
     if (
@@ -312,9 +409,15 @@ export function createHandler(
     }
     if (!get) return text("method not allowed\n", 405, { allow: "GET, HEAD" });
     if (rest === "/api/state") return json(stateDoc(admin));
+    if (rest.startsWith("/api/state/")) {
+      return scopeState(rest.slice("/api/state/".length));
+    }
+    if (rest === "/api/maglevds") return json(daemonList());
+    if (rest === "/api/version") return json(versionDoc());
     if (rest === "/api/events") return events(req);
     const path = rest === "/" ? "/index.html" : rest;
-    return deps.assets.serve(req, path) ?? notFound();
+    return deps.assets.serve(req, path) ?? serveIcon(req, path) ??
+      notFound();
   };
 
   return (
@@ -323,6 +426,15 @@ export function createHandler(
   ): Promise<Response> => {
     const { pathname } = new URL(req.url);
     if (pathname === "/healthz") return Promise.resolve(text("ok\n"));
+    // Browsers and tools ask the root for the icon, whatever the page.
+    if (pathname === "/favicon.ico" || pathname === "/favicon.svg") {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        return Promise.resolve(
+          text("method not allowed\n", 405, { allow: "GET, HEAD" }),
+        );
+      }
+      return Promise.resolve(serveIcon(req, pathname) ?? notFound());
+    }
     if (pathname === "/") return Promise.resolve(redirect("/view/"));
     if (pathname === "/view") return Promise.resolve(redirect("/view/"));
     if (pathname.startsWith("/view/")) {

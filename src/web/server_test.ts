@@ -4,7 +4,10 @@ import { Logger } from "../cli/log.ts";
 import { AssetStore } from "./assets.ts";
 import { BasicAuth, LoginThrottle } from "./auth.ts";
 import { Broker } from "./broker.ts";
+import { FAVICON_ICO, FAVICON_SVG } from "./favicon.ts";
 import { createHandler, parseAction } from "./server.ts";
+import { DaemonWatcher } from "./watcher.ts";
+import { BUILD_DATE, COMMIT, VERSION } from "../version.ts";
 
 Deno.test("server: action bodies are validated against the contract", () => {
   assert.deepEqual(parseAction({ scope: "s", action: "pause", backend: "a" }), {
@@ -178,4 +181,203 @@ Deno.test("server: wrong admin logins are throttled (429 with Retry-After); a br
   assert.equal(ok.status, 200);
   await ok.body?.cancel();
   broker.close();
+});
+
+/** Serves `handler` on an ephemeral loopback port until `fn` is done. */
+async function withServer(
+  handler: (req: Request, info: Deno.ServeHandlerInfo) => Promise<Response>,
+  fn: (base: string) => Promise<void>,
+): Promise<void> {
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    handler,
+  );
+  try {
+    await fn(`http://127.0.0.1:${server.addr.port}`);
+  } finally {
+    ac.abort();
+    await server.finished;
+  }
+}
+
+Deno.test("server: /api/state/{name} is one daemon's state (names URL-decoded), unknown names 404 listing the known ones; /api/maglevds and /api/version", async () => {
+  const log = new Logger({ level: "error", format: "json", writeLine() {} });
+  const broker = new Broker({ heartbeatMs: 0 });
+  // Watchers that are never started: each is a daemon not (yet) connected.
+  const ids = [
+    "127.0.0.1:9090",
+    "[::1]:9090",
+    "unix:/run/vpp-maglev/maglev.sock",
+  ];
+  const watchers = ids.map((id) =>
+    new DaemonWatcher(id, { publish: () => {}, log })
+  );
+  const handler = createHandler({
+    watchers,
+    broker,
+    assets: await AssetStore.create({}),
+    log,
+    auth: new BasicAuth({ user: "ops", password: "pw" }),
+  });
+  const auth = { authorization: "Basic " + btoa("ops:pw") };
+  try {
+    await withServer(handler, async (base) => {
+      const getJson = async (path: string, headers: HeadersInit = {}) => {
+        const r = await fetch(`${base}${path}`, { headers });
+        assert.equal(
+          r.headers.get("content-type"),
+          "application/json; charset=utf-8",
+          path,
+        );
+        assert.equal(r.headers.get("cache-control"), "no-store", path);
+        return { status: r.status, body: await r.json() };
+      };
+
+      // Each name, raw or percent-encoded, gives that daemon's ScopeState:
+      // the same sub-document /api/state holds for it.
+      const all = await getJson("/view/api/state");
+      for (const [i, id] of ids.entries()) {
+        for (
+          const path of [
+            `/view/api/state/${id}`,
+            `/view/api/state/${encodeURIComponent(id)}`,
+            `/admin/api/state/${encodeURIComponent(id)}`,
+          ]
+        ) {
+          const { status, body } = await getJson(
+            path,
+            path.startsWith("/admin/") ? auth : {},
+          );
+          assert.equal(status, 200, path);
+          assert.deepEqual(
+            Object.keys(body).sort(),
+            Object.keys(all.body.scopes[i]).sort(),
+            path,
+          );
+          assert.deepEqual(body.scope, all.body.scopes[i].scope, path);
+          assert.equal(body.scope.id, id);
+          assert.equal(body.scope.connected, false);
+          assert.deepEqual(body.frontends, []);
+          assert.deepEqual(body.backends, []);
+          assert.equal(typeof body.atMs, "number");
+        }
+      }
+
+      // Unknown: 404 naming the daemons there are.
+      for (const name of ["lb9:9090", "", "127.0.0.1%3A1"]) {
+        const { status, body } = await getJson(`/view/api/state/${name}`);
+        assert.equal(status, 404, name);
+        assert.deepEqual(body.known, ids);
+        assert.equal(
+          body.error,
+          `no daemon "${decodeURIComponent(name)}"; known: ${ids.join(", ")}`,
+        );
+      }
+      const bad = await getJson("/view/api/state/%E0%A4%A");
+      assert.equal(bad.status, 400);
+      assert.match(bad.body.error, /URL encoding/);
+
+      // The daemon list, in --server order.
+      const list = await getJson("/view/api/maglevds");
+      assert.equal(list.status, 200);
+      assert.deepEqual(
+        list.body.maglevds.map((
+          d: { name: string; address: string; connected: boolean },
+        ) => [d.name, d.address, d.connected]),
+        ids.map((id) => [id, id, false]),
+      );
+      for (const d of list.body.maglevds) {
+        assert.equal(d.error, "connecting");
+        assert.equal(typeof d.sinceMs, "number");
+      }
+      assert.deepEqual(
+        (await getJson("/admin/api/maglevds", auth)).body,
+        list.body,
+      );
+
+      // The dashboard's own version.
+      const version = await getJson("/view/api/version");
+      assert.equal(version.status, 200);
+      assert.deepEqual(version.body, {
+        program: "maglev web",
+        version: VERSION,
+        commit: COMMIT,
+        buildDate: BUILD_DATE,
+      });
+      assert.deepEqual(
+        (await getJson("/admin/api/version", auth)).body,
+        version.body,
+      );
+
+      // Behind the login like the rest of /admin/; read-only methods only.
+      for (const p of ["maglevds", "version", "state/127.0.0.1:9090"]) {
+        const r = await fetch(`${base}/admin/api/${p}`);
+        assert.equal(r.status, 401, p);
+        await r.body?.cancel();
+        const post = await fetch(`${base}/view/api/${p}`, { method: "POST" });
+        assert.equal(post.status, 405, p);
+        await post.body?.cancel();
+      }
+    });
+  } finally {
+    broker.close();
+  }
+});
+
+Deno.test("server: /favicon.ico is our ICO and /favicon.svg our SVG, at the root and under /view/ and /admin/, with ETags", async () => {
+  const log = new Logger({ level: "error", format: "json", writeLine() {} });
+  const broker = new Broker({ heartbeatMs: 0 });
+  const handler = createHandler({
+    watchers: [],
+    broker,
+    assets: await AssetStore.create({}),
+    log,
+    auth: new BasicAuth({ user: "ops", password: "pw" }),
+  });
+  const auth = { authorization: "Basic " + btoa("ops:pw") };
+  try {
+    await withServer(handler, async (base) => {
+      for (const prefix of ["", "/view", "/admin"]) {
+        const headers = prefix === "/admin" ? auth : {};
+        const ico = await fetch(`${base}${prefix}/favicon.ico`, { headers });
+        assert.equal(ico.status, 200, prefix);
+        assert.equal(ico.headers.get("content-type"), "image/x-icon");
+        assert.match(ico.headers.get("cache-control")!, /max-age=86400/);
+        const bytes = new Uint8Array(await ico.arrayBuffer());
+        assert.deepEqual(bytes, FAVICON_ICO);
+        // An ICO: reserved 0, type 1 (icon), two images.
+        assert.deepEqual([...bytes.slice(0, 6)], [0, 0, 1, 0, 2, 0]);
+        assert.equal(
+          Number(ico.headers.get("content-length")),
+          bytes.length,
+        );
+        const etag = ico.headers.get("etag")!;
+        const again = await fetch(`${base}${prefix}/favicon.ico`, {
+          headers: { ...headers, "if-none-match": etag },
+        });
+        assert.equal(again.status, 304);
+        await again.body?.cancel();
+
+        const svg = await fetch(`${base}${prefix}/favicon.svg`, { headers });
+        assert.equal(svg.status, 200);
+        assert.equal(svg.headers.get("content-type"), "image/svg+xml");
+        const text = await svg.text();
+        assert.equal(text, FAVICON_SVG);
+        assert.match(text, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      }
+      const head = await fetch(`${base}/favicon.ico`, { method: "HEAD" });
+      assert.equal(head.status, 200);
+      assert.equal(await head.text(), "");
+      const post = await fetch(`${base}/favicon.ico`, { method: "POST" });
+      assert.equal(post.status, 405);
+      await post.body?.cancel();
+      // Without the login /admin/ keeps its icon to itself, like the rest.
+      const anon = await fetch(`${base}/admin/favicon.ico`);
+      assert.equal(anon.status, 401);
+      await anon.body?.cancel();
+    });
+  } finally {
+    broker.close();
+  }
 });

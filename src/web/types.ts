@@ -53,6 +53,51 @@ export interface StateDocument {
 }
 
 /**
+ * `GET /view/api/state/{name}`: one daemon's ScopeState (the element of
+ * StateDocument.scopes whose `scope.id` is `name`, URL-decoded). An unknown
+ * name answers 404 with this body, naming the daemons there are.
+ */
+export interface UnknownDaemonError {
+  readonly error: string;
+  /** The names (`scope.id`) the dashboard watches, in command-line order. */
+  readonly known: readonly string[];
+}
+
+/** One entry of `GET /view/api/maglevds`: a daemon the dashboard watches. */
+export interface DaemonEntry {
+  /** The name used in `/api/state/{name}` and in actions' `scope`. */
+  readonly name: string;
+  /** Where the dashboard connects (the `--server` entry: host:port or unix:PATH). */
+  readonly address: string;
+  /** Whether its event stream is up right now. */
+  readonly connected: boolean;
+  /** Why not, when not connected. */
+  readonly error?: string;
+  /** When it last (re)connected or dropped, ms since epoch. */
+  readonly sinceMs: number;
+  /** The daemon's version, once known. */
+  readonly version?: string;
+}
+
+/**
+ * `GET /view/api/maglevds`: the daemons given by `--server`, in that order,
+ * so a script can list them without the whole state.
+ */
+export interface DaemonListDocument {
+  readonly maglevds: readonly DaemonEntry[];
+}
+
+/** `GET /view/api/version`: the dashboard's own build (not a daemon's). */
+export interface VersionDocument {
+  readonly program: "maglev web";
+  readonly version: string;
+  /** Git commit, or "unknown" when run from source. */
+  readonly commit: string;
+  /** UTC build date (ISO 8601), or "unknown" when run from source. */
+  readonly buildDate: string;
+}
+
+/**
  * Server-sent events on `GET /view/api/events` (and `/admin/api/events`).
  * Each has an `id:` line ("<epoch>-<seq>") so a browser that reconnects
  * with `Last-Event-ID` (or opens the stream with `?since=` the state

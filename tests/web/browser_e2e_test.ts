@@ -4,11 +4,37 @@
  */
 import assert from "node:assert/strict";
 import { connectMaglev } from "../../src/api/client.ts";
-import { startDaemon } from "../helpers/fixture.ts";
+import { buildFakeVpp, fakeVppFiles } from "../helpers/fakevpp.ts";
+import { startDaemon, STEADY_PROBES } from "../helpers/fixture.ts";
 import { freePort, startWebProcess } from "../helpers/maglev.ts";
 import { waitFor } from "../helpers/wait.ts";
-import type { Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { launchBrowser } from "./_browser.ts";
+
+/** Where the dashboard keeps the cards an operator opened. */
+const ZIPPY_COOKIE = "maglev_zippy_open";
+
+/**
+ * Opens a frontend's card the way an operator does, with a click on its
+ * head: cards start closed unless the cookie says otherwise.
+ */
+async function openCard(page: Page, frontend = "web"): Promise<void> {
+  const zippy = page.locator(`[data-frontend="${frontend}"] button.zippy`);
+  await zippy.waitFor();
+  if (await zippy.getAttribute("aria-expanded") !== "true") {
+    await zippy.click();
+  }
+  await page.locator(`[data-frontend="${frontend}"] .card-body`).waitFor();
+}
+
+/** The open/closed cards the page remembered, from its cookie. */
+async function zippyCookie(
+  ctx: BrowserContext,
+  base: string,
+): Promise<Record<string, boolean> | undefined> {
+  const c = (await ctx.cookies(base)).find((c) => c.name === ZIPPY_COOKIE);
+  return c === undefined ? undefined : JSON.parse(decodeURIComponent(c.value));
+}
 
 Deno.test({
   name:
@@ -31,6 +57,7 @@ Deno.test({
       await page.goto(`${base}/view/`);
       await page.waitForSelector(`[role=tab]:has-text("${one.grpcAddr}")`);
       await page.waitForSelector(`[role=tab]:has-text("${two.grpcAddr}")`);
+      await openCard(page);
       const row = (b: string) =>
         page.locator(`[data-frontend="web"] tr[data-backend="${b}"] .c-state`);
       await waitFor(
@@ -61,6 +88,7 @@ Deno.test({
       });
       const admin = await ctx.newPage();
       await admin.goto(`${base}/admin/`);
+      await openCard(admin);
       const pause = admin.locator(
         `[data-frontend="web"] tr[data-backend="a"] [data-action="pause"]`,
       );
@@ -163,6 +191,7 @@ Deno.test({
       });
       const p = await phone.newPage();
       await p.goto(`${base}/view/`);
+      await openCard(p);
       await waitFor(
         "rows rendered on the phone",
         async () =>
@@ -184,6 +213,16 @@ Deno.test({
           box.x >= 0 && box.x + box.width <= widths[1],
           `state of ${b} fits the screen: ${JSON.stringify(box)}`,
         );
+      }
+      // Each pool's caption stays on one line, not squeezed to a word (or a
+      // letter) a line.
+      const captions = await p.evaluate(
+        `[...document.querySelectorAll("[data-frontend=web] .pool caption")]
+          .map((c) => c.getBoundingClientRect().height)`,
+      ) as number[];
+      assert.equal(captions.length, 2);
+      for (const h of captions) {
+        assert.ok(h < 40, `a pool caption is ${h} px high on the phone`);
       }
       await phone.close();
 
@@ -235,13 +274,34 @@ Deno.test({
         dead,
       );
 
+      // Cards start closed, as in the original dashboard; the cookie keeps
+      // the ones the operator opened (and closed again).
       await page.locator(`[role=tab]:has-text("${one.grpcAddr}")`).click();
       const zippy = page.locator(`[data-frontend="web"] button.zippy`);
       await zippy.waitFor();
+      assert.equal(await zippy.getAttribute("aria-expanded"), "false");
+      assert.equal(await stateOf(page, "a").count(), 0, "closed at first");
+      assert.equal(await zippyCookie(ctx, base), undefined);
+      await zippy.click();
       assert.equal(await zippy.getAttribute("aria-expanded"), "true");
+      await stateOf(page, "a").waitFor();
+      const card = `${one.grpcAddr}/web`;
+      assert.deepEqual(await zippyCookie(ctx, base), { [card]: true });
+      // Without VPP (--vpp=false) there are no LB buckets to show.
+      assert.equal(
+        await page.locator(
+          `[data-frontend="web"] tr[data-backend="a"] .c-buckets`,
+        ).textContent(),
+        "–",
+      );
+      await page.reload();
+      await zippy.waitFor();
+      assert.equal(await zippy.getAttribute("aria-expanded"), "true");
+      await stateOf(page, "a").waitFor();
       await zippy.click();
       assert.equal(await zippy.getAttribute("aria-expanded"), "false");
       assert.equal(await stateOf(page, "a").count(), 0, "collapsed card");
+      assert.deepEqual(await zippyCookie(ctx, base), { [card]: false });
       await page.reload();
       await zippy.waitFor();
       assert.equal(await zippy.getAttribute("aria-expanded"), "false");
@@ -276,6 +336,7 @@ Deno.test({
       });
       const page = await ctx.newPage();
       await page.goto(`${base}/admin/`);
+      await openCard(page);
       const effective = async () =>
         Object.fromEntries(
           (await client.getFrontend({ name: "web" })).pools.flatMap((p) =>
@@ -340,6 +401,97 @@ Deno.test({
       await ctx.close();
     } finally {
       close();
+      await browser.close();
+      await web.stop("SIGTERM");
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "browser: LB buckets show the bucket counts VPP reports (stand-in VPP), the share beside them; the page links our icon",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const lib = await buildFakeVpp();
+    await using files = await fakeVppFiles({ timeout_scale_ms: 100 });
+    await using one = await startDaemon({
+      probe: STEADY_PROBES,
+      vpp: { lib, env: files.env },
+    });
+    // VPP's buckets per backend as the daemon reports them, once a and b
+    // carry the VIP; steady probes keep them there for the test.
+    const { client, close } = connectMaglev(one.grpcAddr);
+    let buckets: Record<string, number>;
+    try {
+      buckets = await waitFor(
+        "VPP buckets for a and b",
+        async () => {
+          const st = await client.getVPPLBState({});
+          const vip = st.vips.find((v) => v.frontend === "web");
+          const m = Object.fromEntries(
+            (vip?.ases ?? []).map((a) => [a.backend, a.buckets]),
+          );
+          return m.a > 0 && m.b > 0 ? m : undefined;
+        },
+        15_000,
+      );
+    } finally {
+      close();
+    }
+    const total = Object.values(buckets).reduce((s, n) => s + n, 0);
+    const { web, base } = startWebProcess([one.grpcAddr]);
+    const browser = await launchBrowser();
+    try {
+      await web.waitForRecord((r) => r.msg === "ready", "web ready");
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      await page.goto(`${base}/view/`);
+      await openCard(page);
+      const cell = (b: string) =>
+        page.locator(
+          `[data-frontend="web"] tr[data-backend="${b}"] .c-buckets`,
+        );
+      assert.equal(
+        await page.locator(`[data-frontend="web"] thead th`).nth(4)
+          .textContent(),
+        "LB buckets",
+      );
+      for (const b of ["a", "b", "c"]) {
+        const want = String(buckets[b] ?? 0);
+        await waitFor(
+          `${b}'s LB buckets shown`,
+          async () =>
+            await cell(b).locator(".buckets").textContent() === want
+              ? true
+              : undefined,
+        );
+        const share = `${Math.round(((buckets[b] ?? 0) * 100) / total)}%`;
+        assert.equal(await cell(b).locator(".share").textContent(), share);
+        assert.equal(
+          await cell(b).getAttribute("title"),
+          `${share} of the VIP's ${total} buckets in VPP`,
+        );
+      }
+      assert.equal(buckets.c ?? 0, 0, "the backup pool has no buckets");
+
+      // The page names our icon, and the browser can load both forms.
+      const icons = await page.evaluate(
+        `Promise.all([...document.querySelectorAll("link[rel=icon]")].map(
+          async (l) => {
+            const r = await fetch(l.href);
+            return [new URL(l.href).pathname, r.status,
+              r.headers.get("content-type")];
+          }))`,
+      );
+      assert.deepEqual(icons, [
+        ["/view/favicon.ico", 200, "image/x-icon"],
+        ["/view/favicon.svg", 200, "image/svg+xml"],
+      ]);
+      await ctx.close();
+    } catch (e) {
+      throw new Error(`${e}\nmaglev web's log:\n${web.tail(40)}`);
+    } finally {
       await browser.close();
       await web.stop("SIGTERM");
     }

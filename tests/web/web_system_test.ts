@@ -164,6 +164,94 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "one daemon's state, the daemon list, the version, the icon",
+        async () => {
+          const jsonOf = async (r: Response) => {
+            assert.equal(
+              r.headers.get("content-type"),
+              "application/json; charset=utf-8",
+              r.url,
+            );
+            return await r.json();
+          };
+          const one = await fetch(
+            `${base}/view/api/state/${encodeURIComponent(d.grpcAddr)}`,
+          );
+          assert.equal(one.status, 200);
+          const live = await jsonOf(one) as ScopeJson;
+          assert.equal(live.scope.id, d.grpcAddr);
+          assert.equal(live.scope.connected, true);
+          assert.deepEqual(live.backends.map((b) => b.name), ["a", "b", "c"]);
+          assert.deepEqual(live.frontends.map((f) => f.name), ["web"]);
+          const down = await jsonOf(
+            await fetch(`${base}/view/api/state/${dead}`),
+          ) as ScopeJson;
+          assert.equal(down.scope.id, dead);
+          assert.equal(down.scope.connected, false);
+
+          const unknown = await fetch(`${base}/view/api/state/lb9:9090`);
+          assert.equal(unknown.status, 404);
+          assert.deepEqual(await jsonOf(unknown), {
+            error: `no daemon "lb9:9090"; known: ${d.grpcAddr}, ${dead}`,
+            known: [d.grpcAddr, dead],
+          });
+
+          const list = await fetch(`${base}/view/api/maglevds`);
+          assert.equal(list.status, 200);
+          const { maglevds } = await jsonOf(list) as {
+            maglevds: {
+              name: string;
+              address: string;
+              connected: boolean;
+              error?: string;
+              version?: string;
+            }[];
+          };
+          assert.deepEqual(
+            maglevds.map((m) => [m.name, m.address, m.connected]),
+            [[d.grpcAddr, d.grpcAddr, true], [dead, dead, false]],
+          );
+          assert.equal(maglevds[0].error, undefined);
+          assert.match(maglevds[1].error ?? "", /connection refused/);
+
+          const version = await fetch(`${base}/view/api/version`);
+          assert.equal(version.status, 200);
+          const v = await jsonOf(version);
+          assert.equal(v.program, "maglev web");
+          assert.match(v.version, /^\d+\.\d+\.\d+/);
+          assert.deepEqual(Object.keys(v).sort(), [
+            "buildDate",
+            "commit",
+            "program",
+            "version",
+          ]);
+
+          const icon = await fetch(`${base}/favicon.ico`);
+          assert.equal(icon.status, 200);
+          assert.equal(icon.headers.get("content-type"), "image/x-icon");
+          const bytes = new Uint8Array(await icon.arrayBuffer());
+          assert.deepEqual([...bytes.slice(0, 4)], [0, 0, 1, 0]);
+
+          // The same under /admin/, behind the login.
+          for (
+            const p of [
+              `api/state/${d.grpcAddr}`,
+              "api/maglevds",
+              "api/version",
+              "favicon.ico",
+            ]
+          ) {
+            const anon = await fetch(`${base}/admin/${p}`);
+            assert.equal(anon.status, 401, p);
+            await anon.body?.cancel();
+            const ok = await fetch(`${base}/admin/${p}`, { headers: auth });
+            assert.equal(ok.status, 200, p);
+            await ok.body?.cancel();
+          }
+        },
+      );
+
       let backendEventId = "";
       await t.step("SSE delivers a backend transition", async () => {
         const sse = await SseReader.open(`${base}/view/api/events`);

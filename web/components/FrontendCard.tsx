@@ -13,7 +13,9 @@ const ZIPPY_COOKIE = "maglev_zippy_open";
 
 /**
  * Open/closed state of every card, "scope/frontend" → open. Cards not in the
- * cookie start open, so a new frontend is never hidden.
+ * cookie start closed, as in the original dashboard: a daemon with many
+ * frontends shows a short list of health summaries first, and the cookie
+ * remembers the cards the operator opened.
  */
 const zippy = signal<Readonly<Record<string, boolean>>>(readZippy());
 
@@ -82,7 +84,7 @@ export function FrontendCard(props: { view: ScopeView; f: FrontendJson }) {
   const { view, f } = props;
   const name = f.name ?? "?";
   const key = `${view.scope.id}/${name}`;
-  const open = zippy.value[key] ?? true;
+  const open = zippy.value[key] ?? false;
   const health = frontendHealth(f);
   const bodyId = `fe-${view.scope.id}-${name}`.replace(/[^\w-]/g, "_");
   return (

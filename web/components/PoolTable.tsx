@@ -1,6 +1,6 @@
 /** @jsxImportSource preact */
 import type { ActionRequest } from "../../src/web/types.ts";
-import { bucketShare, lastTransitionMs } from "../format.ts";
+import { lastTransitionMs, lbBuckets } from "../format.ts";
 import type { BackendJson, FrontendJson, PoolJson } from "../proto.ts";
 import { admin, type ScopeView } from "../store.ts";
 import { Heartbeat } from "./Heartbeat.tsx";
@@ -62,7 +62,8 @@ function Actions(
 
 /**
  * One pool's members: configured vs effective weight vs what VPP really
- * does (bucket share) side by side, which is where misbehaviour shows.
+ * does (its LB buckets, with their share) side by side, which is where
+ * misbehaviour shows.
  */
 export function PoolTable(
   props: { view: ScopeView; frontend: FrontendJson; pool: PoolJson },
@@ -83,7 +84,9 @@ export function PoolTable(
           <th scope="col">State</th>
           <th scope="col">Weight</th>
           <th scope="col">Effective</th>
-          <th scope="col">VPP share</th>
+          <th scope="col" title="new-flow buckets VPP gives the backend">
+            LB buckets
+          </th>
           <th scope="col">Since</th>
           {isAdmin && <th scope="col">Actions</th>}
         </tr>
@@ -93,9 +96,7 @@ export function PoolTable(
           const name = m.name ?? "";
           const b = view.backends.find((x) => x.name === name);
           const state = m.state ?? b?.state ?? "unknown";
-          const share = view.lbState === undefined
-            ? "–"
-            : bucketShare(view.lbState, frontend, name);
+          const lb = lbBuckets(view.lbState, frontend, name);
           const weight = m.weight ?? 0;
           return (
             <tr key={name} data-backend={name}>
@@ -123,8 +124,17 @@ export function PoolTable(
                   {m.effectiveWeight ?? 0}
                 </Flash>
               </td>
-              <td data-label="VPP share" class="c-share">
-                <Flash value={share}>{share}</Flash>
+              <td
+                data-label="LB buckets"
+                class="c-buckets"
+                title={lb.title || undefined}
+              >
+                <span>
+                  <Flash value={lb.text} class="buckets">{lb.text}</Flash>
+                  {lb.buckets !== undefined && (
+                    <small class="share">{lb.share}</small>
+                  )}
+                </span>
               </td>
               <td data-label="Since" class="c-since">
                 <Since atMs={lastTransitionMs(b)} />
