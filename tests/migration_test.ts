@@ -353,6 +353,29 @@ Deno.test({
             100,
           );
           assert.match(state, /"web"/);
+          // The original's other routes: one daemon, the list, the version, the icon.
+          const daemonAddr = defaults.MAGLEV_GRPC_ADDR;
+          const one = await fetch(
+            `${base}/view/api/state/${encodeURIComponent(daemonAddr)}`,
+          );
+          assert.equal(one.status, 200);
+          assert.match(JSON.stringify(await one.json()), /"web6"/);
+          const list = await (await fetch(`${base}/view/api/maglevds`))
+            .json() as {
+              maglevds: { name: string; connected: boolean }[];
+            };
+          assert.deepEqual(list.maglevds.map((d) => [d.name, d.connected]), [[
+            daemonAddr,
+            true,
+          ]]);
+          const version = await (await fetch(`${base}/view/api/version`))
+            .json() as {
+              version: string;
+            };
+          assert.match(version.version, /^\d+\.\d+\.\d+/);
+          const icon = await fetch(`${base}/favicon.ico`);
+          await icon.body?.cancel();
+          assert.equal(icon.status, 200);
         },
       );
     } finally {
