@@ -72,6 +72,10 @@ export interface ReconcilerOptions {
 export function desiredConf(config: Config): LbConf | undefined {
   const lb = config.vpp.lb;
   if (!lb.ipv4SrcAddress || !lb.ipv6SrcAddress) return undefined;
+  // Nothing to encapsulate for: a fresh install (the shipped example has no
+  // frontends and placeholder addresses) must not overwrite the source
+  // addresses another tool or an operator already gave VPP.
+  if (config.frontends.size === 0) return undefined;
   return {
     ipv4SrcAddress: lb.ipv4SrcAddress,
     ipv6SrcAddress: lb.ipv6SrcAddress,

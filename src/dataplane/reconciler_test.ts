@@ -682,3 +682,33 @@ Deno.test("reconciler: the warmup waits past startup-max-delay for a backend who
   assert.equal(res.skipped, undefined);
   assert.ok(res.ops.some((o) => o.kind === "add-vip"));
 });
+
+Deno.test("reconciler: with no frontend configured, VPP's lb source addresses are left alone", async () => {
+  const lb = new MemoryLb();
+  const original = await lb.getConf();
+  const r = parseConfigText(
+    `maglev:
+  vpp:
+    lb:
+      ipv4-src-address: 192.0.2.254
+      ipv6-src-address: 2001:db8::254
+  healthchecks: {}
+  backends: {}
+  frontends: {}
+`,
+    "fresh-install.yaml",
+  );
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  const rec = new Reconciler({ lb, health: view(r.config, {}), log: quiet() });
+  await rec.pushConf();
+  assert.deepEqual(await lb.getConf(), original);
+  assert.equal(lb.operations.filter((o) => o.op === "setConf").length, 0);
+  // The first frontend makes the addresses maglev's business.
+  const withFrontend = new Reconciler({
+    lb,
+    health: view(config(), {}),
+    log: quiet(),
+  });
+  await withFrontend.pushConf();
+  assert.equal((await lb.getConf()).ipv4SrcAddress, "192.0.2.254");
+});
