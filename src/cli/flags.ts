@@ -21,6 +21,11 @@ export interface FlagSpec {
   readonly valueName?: string;
   /** Restricts a string flag to these values. */
   readonly choices?: readonly string[];
+  /**
+   * A string flag that may be given several times (`--config a --config b`):
+   * every value, in order, is in `ParsedFlags.lists`; `values` has the last.
+   */
+  readonly multiple?: boolean;
   /** One-line help. */
   readonly help: string;
 }
@@ -29,6 +34,12 @@ export interface FlagSpec {
 export interface ParsedFlags {
   readonly values: Readonly<Record<string, string | boolean | undefined>>;
   readonly positionals: readonly string[];
+  /**
+   * Every value of each `multiple` flag, in command-line order; without
+   * any on the command line, the env var's value, else the default (an
+   * empty list when it has neither).
+   */
+  readonly lists: Readonly<Record<string, readonly string[]>>;
   /** Names whose value came from the command line (not env or default). */
   readonly explicit: ReadonlySet<string>;
 }
@@ -114,6 +125,7 @@ export function parseFlags(
       options: Object.fromEntries(
         specs.filter((s) => s.type === "string").map((s) => [s.name, {
           type: "string" as const,
+          multiple: s.multiple === true,
         }]),
       ),
       allowPositionals: true,
@@ -124,12 +136,17 @@ export function parseFlags(
   }
 
   const values: Record<string, string | boolean | undefined> = {};
+  const lists: Record<string, readonly string[]> = {};
   const explicit = new Set<string>();
   for (const spec of specs) {
     let value: string | boolean | undefined;
-    const fromArgs = spec.type === "boolean"
+    const raw = spec.type === "boolean"
       ? boolValues.get(spec.name)
-      : (parsed.values as Record<string, string | undefined>)[spec.name];
+      : (parsed.values as Record<string, string | string[] | undefined>)[
+        spec.name
+      ];
+    const all = Array.isArray(raw) ? raw : undefined;
+    const fromArgs = all ? all[all.length - 1] : raw as string | boolean;
     if (fromArgs !== undefined) {
       value = fromArgs;
       explicit.add(spec.name);
@@ -160,10 +177,18 @@ export function parseFlags(
       );
     }
     values[spec.name] = value;
+    if (spec.multiple) {
+      lists[spec.name] = all && all.length > 0
+        ? all
+        : typeof value === "string" && value !== ""
+        ? [value]
+        : [];
+    }
   }
   return {
     values,
     positionals: [...parsed.positionals, ...tail],
+    lists,
     explicit,
   };
 }
@@ -192,6 +217,7 @@ export function formatFlagHelp(specs: readonly FlagSpec[]): string {
       extras.push(`default ${JSON.stringify(s.default)}`);
     }
     if (s.env) extras.push(`env ${s.env}`);
+    if (s.multiple) extras.push("repeatable");
     return [left, s.help + (extras.length ? ` (${extras.join("; ")})` : "")];
   });
   const width = Math.max(...rows.map((r) => r[0].length));

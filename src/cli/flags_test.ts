@@ -64,3 +64,31 @@ Deno.test("flags: stopAtPositional leaves command words alone", () => {
   assert.equal(p.values.vpp, true); // default, not the word after "show"
   assert.ok(!p.explicit.has("vpp"));
 });
+
+Deno.test("flags: a multiple flag keeps every value in order, else env, else default", () => {
+  const multi: FlagSpec[] = [
+    {
+      name: "config",
+      type: "string",
+      multiple: true,
+      default: "/etc/x.yaml",
+      env: "T_CONFIG",
+      help: "c",
+    },
+    { name: "filter", type: "string", multiple: true, help: "f" },
+    { name: "other", type: "string", help: "o" },
+  ];
+  let p = parseFlags(multi, ["--config", "/a", "-config=/b", "--config=/c"]);
+  assert.deepEqual(p.lists.config, ["/a", "/b", "/c"]);
+  assert.equal(p.values.config, "/c");
+  assert.ok(p.explicit.has("config"));
+  p = parseFlags(multi, [], { T_CONFIG: "/env.yaml" });
+  assert.deepEqual(p.lists.config, ["/env.yaml"]);
+  p = parseFlags(multi, []);
+  assert.deepEqual(p.lists.config, ["/etc/x.yaml"]);
+  assert.deepEqual(p.lists.filter, []);
+  assert.equal("other" in p.lists, false, "single flags have no list");
+  // A single flag given twice still takes the last, as before.
+  p = parseFlags(multi, ["--other", "1", "--other", "2"]);
+  assert.equal(p.values.other, "2");
+});

@@ -12,7 +12,12 @@ import type { ProbeResult } from "./types.ts";
 export interface Verdict {
   readonly code: ProbeCode;
   readonly text: string;
+  /** Extras for client tools (see ProbeOptions); absent for health checks. */
+  readonly extra?: ResultExtra;
 }
+
+/** What a probe given ProbeOptions reports beyond its verdict. */
+export type ResultExtra = Pick<ProbeResult, "status" | "header">;
 
 /** A layer of a probe: the codes to give when it times out or fails. */
 export interface Phase {
@@ -94,8 +99,10 @@ export function makeResult(
   code: ProbeCode,
   text: string,
   durationMs: number,
+  extra?: ResultExtra,
 ): ProbeResult {
-  return { ok: code.endsWith("OK"), code, text, durationMs };
+  const r = { ok: code.endsWith("OK"), code, text, durationMs };
+  return extra === undefined ? r : { ...r, ...extra };
 }
 
 /** How late a deadline timer may fire before it counts as an event-loop stall. */
@@ -114,11 +121,11 @@ export function runWithDeadline(
   const start = performance.now();
   const run = new ProbeRun(firstPhase);
   return new Promise<ProbeResult>((resolve) => {
-    const settle = (code: ProbeCode, text: string) => {
+    const settle = (code: ProbeCode, text: string, extra?: ResultExtra) => {
       if (run.settled) return;
       run.settled = true;
       clearTimeout(timer);
-      resolve(makeResult(code, text, performance.now() - start));
+      resolve(makeResult(code, text, performance.now() - start, extra));
     };
     // A timer that fires late means the event loop was stalled; the body's
     // answer may already be waiting in the queue behind it. Give the loop
@@ -145,7 +152,7 @@ export function runWithDeadline(
       work = Promise.reject(e);
     }
     work.then(
-      (v) => settle(v.code, v.text),
+      (v) => settle(v.code, v.text, v.extra),
       (e) => settle(run.phase.fail, errorText(e)),
     );
   });

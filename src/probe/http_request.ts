@@ -40,10 +40,15 @@ function cleanValue(s: string): string {
   return s.replace(/[\r\n]/g, "");
 }
 
-/** The complete request text for one check against one backend. */
+/**
+ * The complete request text for one check against one backend. A health
+ * check closes its connection (`Connection: close`); `keepAlive` (maglev
+ * tester) leaves HTTP/1.1's default, a persistent connection.
+ */
 export function requestText(
   target: ProbeTarget,
   check: HealthCheckConfig,
+  keepAlive = false,
 ): string {
   const p = check.params;
   const path = p.path === "" ? "/" : clean(p.path);
@@ -52,26 +57,28 @@ export function requestText(
     `Host: ${cleanValue(host)}\r\n` +
     `User-Agent: ${USER_AGENT}\r\n` +
     "Accept: */*\r\n" +
-    "Connection: close\r\n\r\n";
+    (keepAlive ? "\r\n" : "Connection: close\r\n\r\n");
 }
 
 const encoder = new TextEncoder();
 const cache = new WeakMap<HealthCheckConfig, Map<string, Uint8Array>>();
 
-/** Request bytes, cached per check object and backend address. */
+/** Request bytes, cached per check object, backend address and keep-alive. */
 export function requestBytes(
   target: ProbeTarget,
   check: HealthCheckConfig,
+  keepAlive = false,
 ): Uint8Array {
   let perCheck = cache.get(check);
   if (!perCheck) {
     perCheck = new Map();
     cache.set(check, perCheck);
   }
-  let bytes = perCheck.get(target.address);
+  const key = keepAlive ? `${target.address} keep-alive` : target.address;
+  let bytes = perCheck.get(key);
   if (!bytes) {
-    bytes = encoder.encode(requestText(target, check));
-    perCheck.set(target.address, bytes);
+    bytes = encoder.encode(requestText(target, check, keepAlive));
+    perCheck.set(key, bytes);
   }
   return bytes;
 }

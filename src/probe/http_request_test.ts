@@ -59,6 +59,15 @@ Deno.test("request text", () => {
   );
 });
 
+Deno.test("keep-alive request (client tools) leaves out Connection: close", () => {
+  const c = check("http", 80);
+  const t = requestText(v4, c, true);
+  assert.equal(t, requestText(v4, c).replace("Connection: close\r\n", ""));
+  assert.ok(t.endsWith("Accept: */*\r\n\r\n"));
+  assert.equal(requestBytes(v4, c, true), requestBytes(v4, c, true));
+  assert.notEqual(requestBytes(v4, c, true), requestBytes(v4, c));
+});
+
 Deno.test("request cannot be split by path or host", () => {
   const t = requestText(
     v4,

@@ -10,6 +10,13 @@
 export const MAX_HEAD_BYTES = 16 * 1024;
 /** Most body bytes kept for matching; reading stops there. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * Most body bytes read past and dropped to reach the end of a response
+ * (`frameBody`); a longer one ends the read and its connection.
+ */
+export const MAX_DRAIN_BYTES = 1024 * 1024;
+/** Longest captured header value kept; the rest is cut. */
+export const MAX_HEADER_VALUE = 256;
 
 /**
  * Reader states: waiting for the end of the head; reading the body; done
@@ -27,6 +34,7 @@ const C_SIZE = 0;
 const C_EXT = 1;
 const C_DATA = 2;
 const C_DATA_END = 3;
+const C_TRAILER = 4;
 
 const CR = 13;
 const LF = 10;
@@ -41,6 +49,14 @@ export interface ReaderOptions {
   readonly head: boolean;
   /** The verdict needs the body (a response-regexp is set). */
   readonly keepBody: boolean;
+  /** Lower-case name of a header whose first value `headerValue` keeps. */
+  readonly captureHeader?: string;
+  /**
+   * Read to the end of the response as framed (body dropped unless
+   * `keepBody`, a chunked body's trailers too), so that the connection can
+   * carry another request; `reusable` then says whether it can.
+   */
+  readonly frameBody?: boolean;
 }
 
 /**
@@ -56,6 +72,8 @@ export class ResponseReader {
   error = "";
   /** Any byte received at all. */
   receivedAny = false;
+  /** First value of the `captureHeader` header (at most 256 characters). */
+  headerValue: string | undefined = undefined;
 
   readonly #opts: ReaderOptions;
   #acc: Uint8Array | undefined;
@@ -72,6 +90,16 @@ export class ResponseReader {
   #contentLength = -1;
   #chunked = false;
   #otherCoding = false;
+  // What decides whether the connection can carry another request.
+  #http10 = false;
+  #connectionClose = false;
+  #noBody = false;
+  #extraBytes = false;
+  #cutShort = false;
+  #ended = false;
+  #dropped = 0;
+  #trailerBytes = 0;
+  #lineLen = 0;
 
   constructor(opts: ReaderOptions) {
     this.#opts = opts;
@@ -87,6 +115,7 @@ export class ResponseReader {
 
   /** End of stream: a body read until close is complete, a head is not. */
   end(): void {
+    this.#ended = true;
     if (this.state === "head") {
       this.#fail(
         this.receivedAny
@@ -96,6 +125,18 @@ export class ResponseReader {
     } else if (this.state === "body") {
       this.state = "done";
     }
+  }
+
+  /**
+   * With `frameBody`: the response ended exactly where its framing says, the
+   * server did not ask to close (HTTP/1.1, no `Connection: close`) and sent
+   * nothing more, so the connection can carry the next request.
+   */
+  get reusable(): boolean {
+    return this.#opts.frameBody === true && this.state === "done" &&
+      !this.#ended && !this.#extraBytes && !this.#cutShort &&
+      !this.#http10 && !this.#connectionClose &&
+      (this.#noBody || this.#framing !== CLOSE);
   }
 
   /** The body bytes kept (at most MAX_BODY_BYTES; empty unless keepBody). */
@@ -162,13 +203,17 @@ export class ResponseReader {
       this.#contentLength = -1;
       this.#chunked = false;
       this.#otherCoding = false;
+      this.#connectionClose = false;
+      this.headerValue = undefined;
       this.status = 0;
       if (copy.length > 0) this.#pushHead(copy);
       return;
     }
     this.#accLen = 0;
     const noBody = this.#opts.head || s < 200 || s === 204 || s === 304;
-    if (!this.#opts.keepBody || noBody) {
+    if ((!this.#opts.keepBody && this.#opts.frameBody !== true) || noBody) {
+      this.#noBody = noBody;
+      if (rest.length > 0) this.#extraBytes = true;
       this.state = "done";
       return;
     }
@@ -182,6 +227,7 @@ export class ResponseReader {
     }
     this.state = "body";
     if (this.#framing === LENGTH && this.#remaining === 0) {
+      if (rest.length > 0) this.#extraBytes = true;
       this.state = "done";
       return;
     }
@@ -197,6 +243,7 @@ export class ResponseReader {
     const status = parseStatusLine(buf, 0, statusEnd);
     if (status < 0) return "malformed status line";
     this.status = status;
+    this.#http10 = buf[7] === 48; // "HTTP/1.0"
     let pos = lineEnd + 1;
     while (pos < end) {
       lineEnd = indexOfLF(buf, pos, end);
@@ -222,7 +269,19 @@ export class ResponseReader {
     let ve = end;
     while (vs < ve && (buf[vs] === SP || buf[vs] === HT)) vs++;
     while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HT)) ve--;
-    if (nameLen === 14 && nameIs(buf, start, "content-length")) {
+    const capture = this.#opts.captureHeader;
+    if (
+      capture !== undefined && this.headerValue === undefined &&
+      nameLen === capture.length && nameIs(buf, start, capture)
+    ) {
+      this.headerValue = latin1(buf, vs, Math.min(ve, vs + MAX_HEADER_VALUE));
+    }
+    if (nameLen === 10 && nameIs(buf, start, "connection")) {
+      const tokens = latin1(buf, vs, ve).toLowerCase().split(",");
+      if (tokens.some((t) => t.trim() === "close")) {
+        this.#connectionClose = true;
+      }
+    } else if (nameLen === 14 && nameIs(buf, start, "content-length")) {
       const n = parseDecimal(buf, vs, ve);
       if (n < 0) return "invalid Content-Length";
       if (this.#contentLength >= 0 && this.#contentLength !== n) {
@@ -246,6 +305,7 @@ export class ResponseReader {
   #pushBody(bytes: Uint8Array): void {
     if (this.#framing === LENGTH) {
       const take = Math.min(bytes.length, this.#remaining);
+      if (take < bytes.length) this.#extraBytes = true;
       this.#remaining -= take;
       this.#keep(bytes, 0, take);
       if (this.#remaining === 0) this.state = "done";
@@ -310,14 +370,35 @@ export class ResponseReader {
           }
           break;
         }
+        case C_TRAILER: {
+          // Trailer lines up to an empty one (frameBody only).
+          const c = b[i++];
+          if (c === LF) {
+            if (this.#lineLen === 0) this.state = "done";
+            this.#lineLen = 0;
+          } else if (c !== CR) {
+            this.#lineLen++;
+            if (++this.#trailerBytes > MAX_HEAD_BYTES) {
+              return this.#fail("trailers larger than 16 KiB");
+            }
+          }
+          break;
+        }
       }
     }
+    if (this.state === "done" && i < n) this.#extraBytes = true;
   }
 
   #sizeLineDone(): void {
     if (this.#remaining === 0) {
-      // Last chunk; trailers are of no interest.
-      this.state = "done";
+      // Last chunk. Trailers are of no interest, but a connection kept for
+      // another request must be read past them.
+      if (this.#opts.frameBody === true) {
+        this.#chunk = C_TRAILER;
+        this.#lineLen = 0;
+      } else {
+        this.state = "done";
+      }
     } else {
       this.#chunk = C_DATA;
     }
@@ -325,6 +406,15 @@ export class ResponseReader {
 
   #keep(b: Uint8Array, start: number, end: number): void {
     if (this.state !== "body") return;
+    if (!this.#opts.keepBody) {
+      // frameBody alone: count and drop.
+      this.#dropped += end - start;
+      if (this.#dropped > MAX_DRAIN_BYTES) {
+        this.#cutShort = true;
+        this.state = "done";
+      }
+      return;
+    }
     const room = MAX_BODY_BYTES - this.#bodyLen;
     const take = Math.min(end - start, room);
     if (take > 0) {
@@ -339,7 +429,10 @@ export class ResponseReader {
       this.#body.set(b.subarray(start, start + take), this.#bodyLen);
       this.#bodyLen += take;
     }
-    if (this.#bodyLen >= MAX_BODY_BYTES) this.state = "done";
+    if (this.#bodyLen >= MAX_BODY_BYTES) {
+      this.#cutShort = true;
+      this.state = "done";
+    }
   }
 
   #initialBodySize(): number {

@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import {
   findHeadEnd,
   MAX_BODY_BYTES,
+  MAX_DRAIN_BYTES,
   MAX_HEAD_BYTES,
+  MAX_HEADER_VALUE,
   parseStatusLine,
+  type ReaderOptions,
   ResponseReader,
 } from "./http_response.ts";
 
@@ -14,7 +17,7 @@ const bytes = (s: string) => enc.encode(s);
 /** Feeds `parts` in order; returns the reader and whether it finished early. */
 function feed(
   parts: (string | Uint8Array)[],
-  opts = { head: false, keepBody: true },
+  opts: ReaderOptions = { head: false, keepBody: true },
   eof = true,
 ): ResponseReader {
   const r = new ResponseReader(opts);
@@ -26,7 +29,10 @@ function feed(
 }
 
 /** Feeds `text` one byte at a time. */
-function feedBytewise(text: string, opts = { head: false, keepBody: true }) {
+function feedBytewise(
+  text: string,
+  opts: ReaderOptions = { head: false, keepBody: true },
+) {
   return feed([...bytes(text)].map((b) => new Uint8Array([b])), opts);
 }
 
@@ -249,4 +255,138 @@ Deno.test("EOF mid-body ends the body", () => {
   const r = feed(["HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"]);
   assert.equal(r.state, "done");
   assert.equal(dec.decode(r.body()), "abc");
+});
+
+// ---- Client tools: a captured header and connection reuse ------------------
+
+const FRAMED = { head: false, keepBody: false, frameBody: true } as const;
+
+Deno.test("captureHeader: first value, any case, trimmed, cut at 256", () => {
+  const r = feed(
+    [
+      "HTTP/1.1 200 OK\r\nX-Backend:  b1 \r\nx-backend: b2\r\nContent-Length: 0\r\n\r\n",
+    ],
+    { head: false, keepBody: false, captureHeader: "x-backend" },
+    false,
+  );
+  assert.equal(r.headerValue, "b1");
+  const long = feed(
+    [`HTTP/1.1 200 OK\r\nX-Backend: ${"v".repeat(1000)}\r\n\r\n`],
+    { head: false, keepBody: false, captureHeader: "x-backend" },
+    false,
+  );
+  assert.equal(long.headerValue?.length, MAX_HEADER_VALUE);
+  const absent = feed(
+    ["HTTP/1.1 200 OK\r\nX-Other: 1\r\n\r\n"],
+    { head: false, keepBody: false, captureHeader: "x-backend" },
+    false,
+  );
+  assert.equal(absent.headerValue, undefined);
+});
+
+Deno.test("captureHeader: an interim response's header is not the answer's", () => {
+  const r = feedBytewise(
+    "HTTP/1.1 103 Early\r\nX-Backend: early\r\n\r\nHTTP/1.1 200 OK\r\nX-Backend: b3\r\nContent-Length: 0\r\n\r\n",
+    { head: false, keepBody: false, captureHeader: "x-backend" },
+  );
+  assert.equal(r.headerValue, "b3");
+});
+
+Deno.test("frameBody: a Content-Length body read exactly leaves a reusable connection", () => {
+  const text = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+  for (
+    const r of [
+      feed([text], FRAMED, false),
+      feed([text.slice(0, 30), text.slice(30)], FRAMED, false),
+    ]
+  ) {
+    assert.equal(r.state, "done");
+    assert.equal(r.reusable, true);
+    assert.equal(r.body().length, 0, "the body is dropped without keepBody");
+  }
+  // Health checks never ask: never reusable.
+  const plain = feed([text], { head: false, keepBody: false }, false);
+  assert.equal(plain.reusable, false);
+});
+
+Deno.test("frameBody: not reusable when the server closes, lies or sends more", () => {
+  const cases = [
+    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+    "HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 0\r\n\r\n",
+    "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA",
+    "HTTP/1.1 204 OK\r\n\r\nEXTRA",
+  ];
+  for (const c of cases) {
+    const r = feed([c], FRAMED, false);
+    assert.equal(r.state, "done", c);
+    assert.equal(r.reusable, false, c);
+  }
+  // Until close: complete only at EOF, and then the connection is gone.
+  const untilClose = feed(["HTTP/1.1 200 OK\r\n\r\nabc"], FRAMED, true);
+  assert.equal(untilClose.state, "done");
+  assert.equal(untilClose.reusable, false);
+  // EOF before the announced length.
+  const short = feed(
+    ["HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc"],
+    FRAMED,
+  );
+  assert.equal(short.reusable, false);
+});
+
+Deno.test("frameBody: a chunked body is read past its trailers", () => {
+  const head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const text = head + "3\r\nabc\r\n0\r\nT: x\r\n\r\n";
+  const r = feedBytewise(text, FRAMED);
+  assert.equal(r.state, "done", r.error);
+  assert.equal(r.reusable, true);
+  // Without the blank line after the trailers it is not over yet.
+  const open = feed([head + "3\r\nabc\r\n0\r\nT: x\r\n"], FRAMED, false);
+  assert.equal(open.state, "body");
+  // A health check stops at the last chunk, as before.
+  const check = feed([head + "0\r\n"], { head: false, keepBody: true }, false);
+  assert.equal(check.state, "done");
+  // Bytes after the end: not reusable.
+  const extra = feed([text + "X"], FRAMED, false);
+  assert.equal(extra.reusable, false);
+  // Endless trailers are refused.
+  const endless = feed(
+    [head + "0\r\n" + "T: x\r\n".repeat(5000)],
+    FRAMED,
+    false,
+  );
+  assert.equal(endless.state, "error");
+});
+
+Deno.test("frameBody: bodiless answers (HEAD, 204, 304) are reusable", () => {
+  const head = feed(
+    ["HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"],
+    { ...FRAMED, head: true },
+    false,
+  );
+  assert.equal(head.reusable, true);
+  for (const s of [204, 304]) {
+    const r = feed([`HTTP/1.1 ${s} X\r\n\r\n`], FRAMED, false);
+    assert.equal(r.reusable, true, String(s));
+  }
+});
+
+Deno.test("frameBody: very long bodies end the read and the connection", () => {
+  const r = new ResponseReader(FRAMED);
+  r.push(bytes("HTTP/1.1 200 OK\r\nContent-Length: 104857600\r\n\r\n"));
+  const chunk = new Uint8Array(65536);
+  let pushes = 0;
+  while (!r.push(chunk)) {
+    pushes++;
+    assert.ok(pushes < 100, "should stop at MAX_DRAIN_BYTES");
+  }
+  assert.ok(pushes * chunk.length <= MAX_DRAIN_BYTES + chunk.length);
+  assert.equal(r.reusable, false);
+  // With keepBody too, the 64 KiB cap ends it the same way.
+  const kept = new ResponseReader({ ...FRAMED, keepBody: true });
+  kept.push(bytes("HTTP/1.1 200 OK\r\nContent-Length: 104857600\r\n\r\n"));
+  for (let i = 0; i < 10 && !kept.push(chunk); i++);
+  assert.equal(kept.state, "done");
+  assert.equal(kept.body().length, MAX_BODY_BYTES);
+  assert.equal(kept.reusable, false);
 });

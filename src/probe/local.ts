@@ -8,7 +8,12 @@ import { probeHttp } from "./http.ts";
 import { IcmpProber } from "./icmp.ts";
 import { probeTcp } from "./tcp.ts";
 import { type TlsSettings, tlsSettings } from "./tls.ts";
-import type { Prober, ProbeResult, ProbeTarget } from "./types.ts";
+import type {
+  ClientProber,
+  ProbeOptions,
+  ProbeResult,
+  ProbeTarget,
+} from "./types.ts";
 
 /** Options of a local prober. */
 export interface LocalProberOptions {
@@ -16,8 +21,12 @@ export interface LocalProberOptions {
   readonly caCerts?: readonly string[];
 }
 
-/** Probes from the current network namespace. */
-export class LocalProber implements Prober {
+/**
+ * Probes from the current network namespace. It also takes the client
+ * tools' ProbeOptions (a NetnsProber does not: a connection kept alive
+ * cannot cross to its worker thread).
+ */
+export class LocalProber implements ClientProber {
   readonly #tls: TlsSettings;
   #icmp: IcmpProber | undefined;
   #closed = false;
@@ -27,7 +36,11 @@ export class LocalProber implements Prober {
   }
 
   /** Runs one probe; never rejects. */
-  probe(target: ProbeTarget, check: HealthCheckConfig): Promise<ProbeResult> {
+  probe(
+    target: ProbeTarget,
+    check: HealthCheckConfig,
+    opts?: ProbeOptions,
+  ): Promise<ProbeResult> {
     const start = performance.now();
     try {
       if (this.#closed) {
@@ -42,7 +55,7 @@ export class LocalProber implements Prober {
           break;
         case "http":
         case "https":
-          p = probeHttp(target, check, this.#tls);
+          p = probeHttp(target, check, this.#tls, opts);
           break;
         case "icmp":
           this.#icmp ??= new IcmpProber();

@@ -13,9 +13,21 @@
 import type { HealthCheckConfig } from "../config/types.ts";
 import { LocalProber } from "./local.ts";
 import { NetnsProber } from "./netns.ts";
-import type { Prober, ProbeResult, ProbeTarget } from "./types.ts";
+import type {
+  ClientProber,
+  Prober,
+  ProbeResult,
+  ProbeTarget,
+} from "./types.ts";
 
-export type { Prober, ProbeResult, ProbeTarget } from "./types.ts";
+export type {
+  ClientProber,
+  ProbeOptions,
+  Prober,
+  ProbeResult,
+  ProbeTarget,
+} from "./types.ts";
+export { KeepAliveSlot } from "./keepalive.ts";
 export { netnsProblem } from "./netns.ts";
 export { NETNS_WORKER_PREFIX, runNetnsWorker } from "./netns_worker.ts";
 export { USER_AGENT } from "./http_request.ts";
@@ -46,6 +58,17 @@ export function createProber(opts: ProberOptions = {}): Prober {
       workerUrl: opts.workerUrl,
     });
   }
+  return new LocalProber({ caCerts: opts.caCerts });
+}
+
+/**
+ * The prober for client tools (maglev tester): probes from the current
+ * namespace and honours ProbeOptions (response header, keep-alive). Same
+ * code, codes and limits as the daemon's probes.
+ */
+export function createClientProber(
+  opts: Pick<ProberOptions, "caCerts"> = {},
+): ClientProber {
   return new LocalProber({ caCerts: opts.caCerts });
 }
 
