@@ -1,8 +1,8 @@
 /**
  * The one `maglev` executable: dispatches on the first argument (`daemon`,
- * `ctl`, `web`, `version`) or, for drop-in compatibility with the original
- * tools, on the name it was started as (`maglevd`, `maglevc`,
- * `maglevd-frontend`).
+ * `ctl`, `web`, `tester`, `version`) or, for drop-in compatibility with the
+ * original tools, on the name it was started as (`maglevd`, `maglevc`,
+ * `maglevd-frontend`, `maglevt`).
  */
 import { versionLine } from "./version.ts";
 
@@ -28,6 +28,7 @@ Commands:
   daemon    health-check backends, program VPP, serve gRPC and metrics
   ctl       operator shell and one-shot commands (talks to a daemon)
   web       live dashboard for one or more daemons
+  tester    probe the VIPs of maglev.yaml files from outside, no daemon needed
   version   print version, commit and build date
 
 Run "maglev <command> --help" for a command's flags.`;
@@ -36,6 +37,7 @@ const BY_PROGRAM_NAME: Record<string, string> = {
   maglevd: "daemon",
   maglevc: "ctl",
   "maglevd-frontend": "web",
+  maglevt: "tester",
 };
 
 /** Picks the subcommand from argv[0] or the first word. */
@@ -70,6 +72,10 @@ export async function main(
     case "web": {
       const { runWeb } = await import("./web/run.ts");
       return await runWeb(rest);
+    }
+    case "tester": {
+      const { runTester } = await import("./tester/run.ts");
+      return await runTester(rest);
     }
     case "version":
     case "--version":

@@ -45,6 +45,10 @@ Deno.test("main: dispatch on argv[0] for the original tools' names, else the fir
   });
   assert.equal(resolveCommand("maglevc", []).command, "ctl");
   assert.equal(resolveCommand("/x/maglevd-frontend", []).command, "web");
+  assert.deepEqual(resolveCommand("/usr/bin/maglevt", ["--duration", "1s"]), {
+    command: "tester",
+    rest: ["--duration", "1s"],
+  });
   assert.deepEqual(resolveCommand("/usr/bin/deno", ["ctl", "show"]), {
     command: "ctl",
     rest: ["show"],
