@@ -48,13 +48,13 @@ RUN groupadd --system --gid 10001 maglevd \
   && install -d -o maglevd -g maglevd -m 0750 /var/cache/vpp-maglev
 COPY --from=build /out/maglev/ /usr/lib/vpp-maglev/
 RUN ln -s /usr/lib/vpp-maglev/maglev /usr/local/bin/maglev \
-  && for name in maglevd maglevc maglevd-frontend; do \
+  && for name in maglevd maglevc maglevd-frontend maglevt; do \
     ln -s maglev "/usr/local/bin/${name}"; \
   done
 COPY deploy/maglev.yaml /etc/vpp-maglev/maglev.yaml
-# VPP off unless asked for, as in the Debian package: with VPP on, the daemon
-# owns the lb plugin's VIPs and a full sync deletes every VIP no frontend of
-# the config claims. deploy/compose.yaml turns it on (MAGLEV_VPP=true).
+# VPP off unless asked for, unlike the Debian package: a container reaches VPP
+# only when the host's /dev/shm and /run/vpp are mounted into it, which
+# deploy/compose.yaml does, together with MAGLEV_VPP=true.
 # DENO_NO_UPDATE_CHECK: the launcher sets it for maglev; this covers other
 # uses of the runtime, such as the dashboard's health check in compose.yaml.
 ENV DENO_DIR=/var/cache/vpp-maglev/deno \

@@ -3,7 +3,7 @@
  * bundled output; from source they say "unknown", so a daemon run from a
  * checkout never pretends to be a release.
  */
-export const VERSION = "0.1.0";
+export const VERSION = "0.2.0";
 /** Git commit the build came from, or "unknown" when run from source. */
 export const COMMIT = "unknown";
 /** UTC build date (ISO 8601), or "unknown" when run from source. */

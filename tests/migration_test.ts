@@ -17,61 +17,13 @@ import { MaglevProcess, MAIN } from "./helpers/maglev.ts";
 import { requireTools, runCommand } from "./helpers/command.ts";
 import { type TempDir, tempDir } from "./helpers/tmp.ts";
 import { waitFor } from "./helpers/wait.ts";
+import { expandExec, parseEnvironmentFile } from "./helpers/systemd.ts";
 
 const FIXTURE = new URL("./migration/original/", import.meta.url).pathname;
 
 /** The original units' ExecStart lines, as systemd would run them. */
 const DAEMON_EXEC = "maglevd --config ${MAGLEV_CONFIG}";
 const FRONTEND_EXEC = "maglevd-frontend $MAGLEV_FRONTEND_ARGS";
-
-/**
- * Reads an EnvironmentFile= the way systemd does for simple files: NAME=value
- * lines, `#` comments, one pair of surrounding quotes removed.
- */
-export function parseEnvironmentFile(text: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
-    const eq = line.indexOf("=");
-    if (eq <= 0) throw new Error(`not NAME=value: ${line}`);
-    let value = line.slice(eq + 1).trim();
-    if (/^"(.*)"$/.test(value) || /^'(.*)'$/.test(value)) {
-      value = value.slice(1, -1);
-    }
-    env[line.slice(0, eq).trim()] = value;
-  }
-  return env;
-}
-
-/**
- * Expands an ExecStart= line as systemd does: `${NAME}` is one word,
- * `$NAME` splits at whitespace (and vanishes when empty).
- */
-export function expandExec(
-  line: string,
-  env: Record<string, string>,
-): string[] {
-  const words: string[] = [];
-  for (const word of line.split(/\s+/)) {
-    const braced = /^\$\{(\w+)\}$/.exec(word);
-    const bare = /^\$(\w+)$/.exec(word);
-    if (braced) words.push(env[braced[1]] ?? "");
-    else if (bare) {
-      words.push(...(env[bare[1]] ?? "").split(/\s+/).filter(Boolean));
-    } else words.push(word);
-  }
-  return words;
-}
-
-Deno.test("expandExec and parseEnvironmentFile follow systemd's rules", () => {
-  const env = parseEnvironmentFile(
-    '# c\nA="x y"\nB=\nC=/etc/z\n',
-  );
-  assert.deepEqual(env, { A: "x y", B: "", C: "/etc/z" });
-  assert.deepEqual(expandExec("p $A ${C} $B", env), ["p", "x", "y", "/etc/z"]);
-  assert.deepEqual(expandExec("p ${A}", env), ["p", "x y"]);
-});
 
 /** Copies the fixture tree; returns the copy's root. */
 async function copyFixture(tmp: TempDir): Promise<string> {

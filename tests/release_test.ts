@@ -17,7 +17,7 @@ const COMMIT = "testcommit123";
 const BUILD_DATE = "2026-01-02T03:04:05Z";
 const VERSION_LINE =
   `maglev ${VERSION} (commit ${COMMIT}, built ${BUILD_DATE})`;
-const LINKS = ["maglevd", "maglevc", "maglevd-frontend"];
+const LINKS = ["maglevd", "maglevc", "maglevd-frontend", "maglevt"];
 
 /**
  * The artefact's whole environment: PATH (the launcher uses basename,

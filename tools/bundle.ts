@@ -31,6 +31,7 @@ export const PROGRAM_LINKS: readonly string[] = [
   "maglevd",
   "maglevc",
   "maglevd-frontend",
+  "maglevt",
 ];
 
 /** Everything the release directory holds, and nothing else. */

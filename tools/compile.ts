@@ -1,7 +1,7 @@
 /**
  * `deno task compile`: maglev as one native executable,
- * `dist/maglev-compiled/maglev`, plus `maglevd`, `maglevc` and
- * `maglevd-frontend` symlinks beside it. It compiles the same stamped
+ * `dist/maglev-compiled/maglev`, plus `maglevd`, `maglevc`,
+ * `maglevd-frontend` and `maglevt` symlinks beside it. It compiles the same stamped
  * bundle `deno task bundle` writes, so both builds report the same version.
  *
  * ```sh

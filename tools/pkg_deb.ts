@@ -1,16 +1,20 @@
 /**
- * `deno task pkg-deb`: the Debian package, `dist/vpp-maglev_<version>_<arch>.deb`.
+ * `deno task pkg-deb`: the two Debian packages,
+ * `dist/vpp-maglev_<version>_<arch>.deb` (the client tools) and
+ * `dist/vpp-maglevd_<version>_<arch>.deb` (the daemon, the dashboard, their
+ * units and config), split as the original Go tools ship them.
  *
  * ```sh
  * deno run -A tools/pkg_deb.ts [--arch amd64|arm64] [--out-dir DIR] [--deno PATH]
  * ```
  *
  * Built with dpkg-deb alone (no debhelper, no source package): debian/ holds
- * every input (control, conffiles, maintainer scripts, units, the example
- * config, man pages), tools/bundle.ts writes the program directory, and this
- * file assembles the tree, computes what dpkg-gencontrol would (Depends of
- * the Deno binary, Installed-Size), writes md5sums and runs
- * `dpkg-deb --build --root-owner-group`.
+ * every input (control with one stanza per package, conffiles, maintainer
+ * scripts, units, the example config, man pages), tools/bundle.ts writes the
+ * program directory, and this file assembles one tree per package, computes
+ * what dpkg-gencontrol would (Depends of the Deno binary, ${binary:Version},
+ * Installed-Size), writes md5sums and runs `dpkg-deb --build
+ * --root-owner-group`. debian/README.md says which file goes where.
  *
  * `--arch` defaults to the build machine's. For another architecture the
  * matching Deno runtime is fetched with `npm pack @deno/linux-<cpu>-glibc@<this
@@ -20,7 +24,7 @@
  * MAGLEV_COMMIT and MAGLEV_BUILD_DATE are passed to the bundle (see
  * tools/bundle.ts). Every file's timestamp is set to SOURCE_DATE_EPOCH, by
  * default the date of the newest debian/changelog entry: with MAGLEV_COMMIT
- * and MAGLEV_BUILD_DATE fixed, two builds of one tree give the same package.
+ * and MAGLEV_BUILD_DATE fixed, two builds of one tree give the same packages.
  * @module
  */
 import { VERSION } from "../src/version.ts";
@@ -34,13 +38,83 @@ import {
 const ROOT = new URL("../", import.meta.url).pathname;
 const DEBIAN = `${ROOT}debian`;
 
-/** The Debian package name; also the name of its directories. */
-export const PACKAGE = "vpp-maglev";
+/**
+ * The source's name: the one debian/changelog is written for, and the name
+ * of the program directory and of the documentation the packages share.
+ */
+export const SOURCE = "vpp-maglev";
 
-/** Where the program directory of tools/bundle.ts is installed. */
-export const LIB_DIR = `usr/lib/${PACKAGE}`;
+/** The client tools' package: the program and the commands people type. */
+export const CLIENT = "vpp-maglev";
 
-/** Architectures the package is built for, by Debian name. */
+/** The daemon's package: units, config, account and the daemon's names. */
+export const DAEMON = "vpp-maglevd";
+
+/** A package this tool builds. */
+export type PackageName = typeof CLIENT | typeof DAEMON;
+
+/** Both packages, in the order they are built and listed. */
+export const PACKAGES: readonly PackageName[] = [CLIENT, DAEMON];
+
+/** Where the program directory of tools/bundle.ts is installed (client). */
+export const LIB_DIR = `usr/lib/${SOURCE}`;
+
+/** Commands in /usr/bin (client package), each a symlink into LIB_DIR. */
+export const BIN_LINKS: readonly string[] = ["maglev", "maglevc", "maglevt"];
+
+/**
+ * The original daemon's and dashboard's names, in /usr/sbin as the original
+ * had them (daemon package), each a symlink into LIB_DIR.
+ */
+export const SBIN_LINKS: readonly string[] = ["maglevd", "maglevd-frontend"];
+
+/** Man pages in debian/man/, by package, installed gzipped in section 8. */
+export const MAN_PAGES: Readonly<Record<PackageName, readonly string[]>> = {
+  [CLIENT]: ["maglev.8", "maglev-ctl.8", "maglev-tester.8"],
+  [DAEMON]: ["maglev-daemon.8", "maglev-web.8"],
+};
+
+/** The compatibility names' pages: symlinks to the command's page. */
+export const MAN_LINKS: Readonly<
+  Record<PackageName, Readonly<Record<string, string>>>
+> = {
+  [CLIENT]: {
+    "maglevc.8.gz": "maglev-ctl.8.gz",
+    "maglevt.8.gz": "maglev-tester.8.gz",
+  },
+  [DAEMON]: {
+    "maglevd.8.gz": "maglev-daemon.8.gz",
+    "maglevd-frontend.8.gz": "maglev-web.8.gz",
+  },
+};
+
+/**
+ * The units (daemon package), installed in /usr/lib/systemd/system under the
+ * original's names.
+ */
+export const UNITS: readonly string[] = [
+  "vpp-maglev.service",
+  "vpp-maglev-frontend.service",
+];
+
+/**
+ * Unit aliases shipped as symlinks beside the units: the dashboard's name in
+ * the 0.1.0 package. A symlink, unlike Alias= in [Install], works while the
+ * unit is not enabled, which is how the package leaves the dashboard.
+ */
+export const UNIT_ALIASES: Readonly<Record<string, string>> = {
+  "vpp-maglev-web.service": "vpp-maglev-frontend.service",
+};
+
+/** The maintainer scripts, debian/<package>.<name> → DEBIAN/<name>. */
+export const MAINTAINER_SCRIPTS: Readonly<
+  Record<PackageName, readonly string[]>
+> = {
+  [CLIENT]: ["postinst"],
+  [DAEMON]: ["postinst", "prerm", "postrm"],
+};
+
+/** Architectures the packages are built for, by Debian name. */
 export type DebArch = "amd64" | "arm64";
 
 /** Debian architecture → npm package of the Deno runtime and ELF e_machine. */
@@ -49,44 +123,13 @@ const ARCHES: Record<DebArch, { npm: string; elfMachine: number }> = {
   arm64: { npm: "@deno/linux-arm64-glibc", elfMachine: 183 }, // EM_AARCH64
 };
 
-/** Names under /usr/sbin, each a symlink into LIB_DIR. */
-export const SBIN_LINKS: readonly string[] = ["maglev", ...PROGRAM_LINKS];
-
-/** Man pages in debian/man/, installed gzipped in section 8. */
-export const MAN_PAGES: readonly string[] = [
-  "maglev.8",
-  "maglev-daemon.8",
-  "maglev-ctl.8",
-  "maglev-web.8",
-];
-
-/** The compatibility names' pages: symlinks to the command's page. */
-export const MAN_LINKS: Readonly<Record<string, string>> = {
-  "maglevd.8.gz": "maglev-daemon.8.gz",
-  "maglevc.8.gz": "maglev-ctl.8.gz",
-  "maglevd-frontend.8.gz": "maglev-web.8.gz",
-};
-
-/** The units, installed in /usr/lib/systemd/system. */
-export const UNITS: readonly string[] = [
-  "vpp-maglev.service",
-  "vpp-maglev-web.service",
-];
-
-/** The maintainer scripts in debian/, installed as DEBIAN/<name>. */
-export const MAINTAINER_SCRIPTS: readonly string[] = [
-  "postinst",
-  "prerm",
-  "postrm",
-];
-
 /** A failure with a message for the operator (no stack trace). */
 export class PkgError extends Error {}
 
-/** Options of `buildDeb`. */
+/** Options of `buildDebs`. */
 export interface DebOptions {
   readonly arch: DebArch;
-  /** Directory the .deb is written to. */
+  /** Directory the .debs are written to. */
   readonly outDir: string;
   /** Deno runtime to ship; default: this one, or npm's for a foreign arch. */
   readonly deno?: string;
@@ -372,14 +415,298 @@ async function fixDirModes(dir: string): Promise<void> {
   }
 }
 
-/** Builds the .deb; returns its path. */
-export async function buildDeb(opts: DebOptions): Promise<string> {
+/**
+ * The stanzas of debian/control by package name. Each is a complete binary
+ * package stanza (no Source stanza: there is no source package), separated
+ * from the next by a blank line.
+ */
+export function parseControlStanzas(text: string): Map<string, string> {
+  const stanzas = new Map<string, string>();
+  for (const block of text.split(/\n\s*\n/)) {
+    const stanza = block.trim();
+    if (stanza === "") continue;
+    const name = /^Package: (\S+)$/m.exec(stanza)?.[1];
+    if (!name) {
+      throw new PkgError("debian/control: a stanza without a Package field");
+    }
+    if (stanzas.has(name)) {
+      throw new PkgError(`debian/control: two stanzas for ${name}`);
+    }
+    stanzas.set(name, stanza);
+  }
+  return stanzas;
+}
+
+/**
+ * A stanza of debian/control made into DEBIAN/control the way
+ * dpkg-gencontrol would: substitution variables replaced, and Version,
+ * Architecture and Installed-Size put after Package (and Source). Throws
+ * when a variable is left that it does not know.
+ */
+export function binaryControl(
+  stanza: string,
+  fields: {
+    readonly version: string;
+    readonly arch: string;
+    readonly installedSize: number;
+    readonly shlibsDepends?: string;
+  },
+): string {
+  let text = stanza.trim()
+    .replaceAll("${binary:Version}", fields.version);
+  if (fields.shlibsDepends !== undefined) {
+    text = text.replaceAll("${shlibs:Depends}", fields.shlibsDepends);
+  }
+  const left = /\$\{[^}]*\}/.exec(text);
+  if (left) {
+    throw new PkgError(
+      `debian/control: ${left[0]} is not substituted in the stanza of ${
+        /^Package: (\S+)$/m.exec(text)?.[1]
+      }`,
+    );
+  }
+  const added =
+    `Version: ${fields.version}\nArchitecture: ${fields.arch}\nInstalled-Size: ${fields.installedSize}`;
+  text = /^Source: .*$/m.test(text)
+    ? text.replace(/^(Source: .*)$/m, `$1\n${added}`)
+    : text.replace(/^(Package: .*)$/m, `$1\n${added}`);
+  return text + "\n";
+}
+
+/** The lines of debian/<pkg>.conffiles, or none when there is no such file. */
+async function readConffiles(pkg: PackageName): Promise<string[]> {
+  let text;
+  try {
+    text = await Deno.readTextFile(`${DEBIAN}/${pkg}.conffiles`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  return text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+}
+
+/** True when debian/NAME exists. */
+async function inputExists(name: string): Promise<boolean> {
+  try {
+    await Deno.lstat(`${DEBIAN}/${name}`);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/**
+ * Throws unless every name the program directory answers to (its launcher
+ * and PROGRAM_LINKS) is a command of exactly one package, so a name added to
+ * tools/bundle.ts is never silently left out of both.
+ */
+export function checkCommandNames(): void {
+  const shipped = [...BIN_LINKS, ...SBIN_LINKS].sort();
+  const program = ["maglev", ...PROGRAM_LINKS].sort();
+  if (JSON.stringify(shipped) !== JSON.stringify(program)) {
+    throw new PkgError(
+      `the packages' commands (${
+        shipped.join(", ")
+      }) are not the program's names (${
+        program.join(", ")
+      }): put each in BIN_LINKS or SBIN_LINKS`,
+    );
+  }
+}
+
+/** The files both packages carry in /usr/share/doc/<package>. */
+async function installDocBasics(root: string, pkg: PackageName) {
+  const doc = `${root}/usr/share/doc/${pkg}`;
+  await installFile(`${DEBIAN}/copyright`, `${doc}/copyright`, 0o644);
+  // A native package (no Debian revision): its changelog is changelog.gz.
+  await gzipInto(`${DEBIAN}/changelog`, `${doc}/changelog.gz`);
+  return doc;
+}
+
+/** Installs the man pages of `pkg` and its compatibility links. */
+async function installManPages(root: string, pkg: PackageName): Promise<void> {
+  const man = `${root}/usr/share/man/man8`;
+  for (const page of MAN_PAGES[pkg]) {
+    await gzipInto(`${DEBIAN}/man/${page}`, `${man}/${page}.gz`);
+  }
+  for (const [link, target] of Object.entries(MAN_LINKS[pkg])) {
+    await Deno.symlink(target, `${man}/${link}`);
+  }
+}
+
+/** The client package's tree: the program and the commands people type. */
+async function clientTree(root: string, deno: string): Promise<void> {
+  // The release directory, exactly as `deno task bundle` writes it
+  // (modes included: never left to the build's umask).
+  await Deno.mkdir(`${root}/usr/lib`, { recursive: true });
+  await buildRelease({ outDir: `${root}/${LIB_DIR}`, deno });
+  // /usr/bin → ../lib/vpp-maglev/NAME: relative, as policy wants within
+  // /usr; the launcher resolves its directory with readlink -f and keeps
+  // the name it was called by.
+  await Deno.mkdir(`${root}/usr/bin`, { recursive: true });
+  for (const name of BIN_LINKS) {
+    await Deno.symlink(`../lib/${SOURCE}/${name}`, `${root}/usr/bin/${name}`);
+  }
+  const doc = await installDocBasics(root, CLIENT);
+  // The guides, for both packages: the daemon's depends on this one.
+  await gzipInto(`${ROOT}README.md`, `${doc}/README.md.gz`);
+  for await (const e of Deno.readDir(`${ROOT}docs`)) {
+    if (e.isFile && e.name.endsWith(".md")) {
+      await gzipInto(`${ROOT}docs/${e.name}`, `${doc}/${e.name}.gz`);
+    }
+  }
+  await installManPages(root, CLIENT);
+}
+
+/** The daemon package's tree: units, config and the daemon's names. */
+async function daemonTree(root: string): Promise<void> {
+  // Same links as the client's, to the program directory vpp-maglev
+  // installs: this package depends on exactly its version.
+  await Deno.mkdir(`${root}/usr/sbin`, { recursive: true });
+  for (const name of SBIN_LINKS) {
+    await Deno.symlink(`../lib/${SOURCE}/${name}`, `${root}/usr/sbin/${name}`);
+  }
+  await installFile(
+    `${DEBIAN}/maglev.yaml`,
+    `${root}/etc/vpp-maglev/maglev.yaml`,
+    0o644,
+  );
+  await installFile(
+    `${DEBIAN}/default`,
+    `${root}/etc/default/vpp-maglev`,
+    0o644,
+  );
+  // /usr/lib/systemd/system rather than /lib: lintian accepts both,
+  // systemd and deb-systemd-helper search both, and with the merged /usr
+  // of bookworm this is where units end up from trixie on, so the package
+  // never has to move them (moving files between / and /usr is what
+  // DEP 17 warns about).
+  const units = `${root}/usr/lib/systemd/system`;
+  for (const unit of UNITS) {
+    await installFile(`${DEBIAN}/${unit}`, `${units}/${unit}`, 0o644);
+  }
+  for (const [alias, unit] of Object.entries(UNIT_ALIASES)) {
+    await Deno.symlink(unit, `${units}/${alias}`);
+  }
+  await installDocBasics(root, DAEMON);
+  await installManPages(root, DAEMON);
+}
+
+/**
+ * Makes DEBIAN/ of the tree `root` and builds `<outDir>/<pkg>_<version>_<arch>.deb`
+ * from it; returns the path.
+ */
+async function finishPackage(
+  pkg: PackageName,
+  root: string,
+  opts: {
+    readonly arch: DebArch;
+    readonly stanza: string;
+    readonly shlibsDepends?: string;
+    readonly epoch: string;
+    readonly outDir: string;
+  },
+): Promise<string> {
+  // Only for the unmodified Deno binary (client) or what else lintian
+  // cannot know; each override says why.
+  if (await inputExists(`${pkg}.lintian-overrides`)) {
+    await installFile(
+      `${DEBIAN}/${pkg}.lintian-overrides`,
+      `${root}/usr/share/lintian/overrides/${pkg}`,
+      0o644,
+    );
+  }
+  await fixDirModes(root);
+
+  const control = `${root}/DEBIAN`;
+  await Deno.mkdir(control);
+  await Deno.chmod(control, 0o755);
+  const conffiles = await readConffiles(pkg);
+  for (const c of conffiles) {
+    await Deno.lstat(`${root}${c}`).catch(() => {
+      throw new PkgError(
+        `debian/${pkg}.conffiles names ${c}, which ${pkg} does not contain`,
+      );
+    });
+  }
+  if (conffiles.length > 0) {
+    await Deno.writeTextFile(
+      `${control}/conffiles`,
+      conffiles.join("\n") + "\n",
+    );
+    await Deno.chmod(`${control}/conffiles`, 0o644);
+  }
+  for (const script of MAINTAINER_SCRIPTS[pkg]) {
+    await installFile(
+      `${DEBIAN}/${pkg}.${script}`,
+      `${control}/${script}`,
+      0o755,
+    );
+  }
+  const text = binaryControl(opts.stanza, {
+    version: VERSION,
+    arch: opts.arch,
+    installedSize: await installedSizeKiB(root),
+    shlibsDepends: opts.shlibsDepends,
+  });
+  await Deno.writeTextFile(`${control}/control`, text);
+  await Deno.chmod(`${control}/control`, 0o644);
+  await Deno.writeTextFile(
+    `${control}/md5sums`,
+    await md5sums(root, conffiles),
+  );
+  await Deno.chmod(`${control}/md5sums`, 0o644);
+
+  // Every timestamp the same, links included (dpkg-deb only clamps those
+  // newer than SOURCE_DATE_EPOCH), so the archive depends on content alone.
+  await run("find", [
+    root,
+    "-exec",
+    "touch",
+    "--no-dereference",
+    `--date=@${opts.epoch}`,
+    "{}",
+    "+",
+  ], { pkg: "findutils" });
+
+  const deb = `${opts.outDir}/${pkg}_${VERSION}_${opts.arch}.deb`;
+  await run("dpkg-deb", ["--root-owner-group", "--build", root, deb], {
+    pkg: "dpkg",
+    env: { SOURCE_DATE_EPOCH: opts.epoch },
+  });
+  return deb;
+}
+
+/** Builds both .debs; returns their paths in the order of PACKAGES. */
+export async function buildDebs(opts: DebOptions): Promise<string[]> {
   const { arch } = opts;
+  checkCommandNames();
   const changelogText = await Deno.readTextFile(`${DEBIAN}/changelog`);
   const head = parseChangelogHead(changelogText);
-  if (head.package !== PACKAGE || head.version !== VERSION) {
+  if (head.package !== SOURCE || head.version !== VERSION) {
     throw new PkgError(
-      `debian/changelog starts with ${head.package} ${head.version}, but src/version.ts says ${VERSION}: add a changelog entry for ${PACKAGE} (${VERSION}) first`,
+      `debian/changelog starts with ${head.package} ${head.version}, but src/version.ts says ${VERSION}: add a changelog entry for ${SOURCE} (${VERSION}) first`,
+    );
+  }
+  const stanzas = parseControlStanzas(
+    await Deno.readTextFile(`${DEBIAN}/control`),
+  );
+  for (const pkg of PACKAGES) {
+    if (!stanzas.has(pkg)) {
+      throw new PkgError(`debian/control has no stanza for ${pkg}`);
+    }
+  }
+  if (stanzas.size !== PACKAGES.length) {
+    throw new PkgError(
+      `debian/control describes ${[...stanzas.keys()].join(", ")}; ` +
+        `tools/pkg_deb.ts builds ${PACKAGES.join(", ")}`,
+    );
+  }
+  const clientStanza = stanzas.get(CLIENT) as string;
+  if (!clientStanza.includes("${shlibs:Depends}")) {
+    throw new PkgError(
+      `debian/control: the Depends of ${CLIENT}, which ships the Deno binary, must contain \${shlibs:Depends}`,
     );
   }
   const epoch = Deno.env.get("SOURCE_DATE_EPOCH") ?? String(head.epochSeconds);
@@ -396,144 +723,33 @@ export async function buildDeb(opts: DebOptions): Promise<string> {
         })`,
       );
     }
-
-    const root = `${tmp}/root`;
-    const lib = `${root}/${LIB_DIR}`;
-    await Deno.mkdir(`${root}/usr/lib`, { recursive: true });
-    // The release directory, exactly as `deno task bundle` writes it
-    // (modes included: never left to the build's umask).
-    await buildRelease({ outDir: lib, deno });
-
-    // /usr/sbin → ../lib/vpp-maglev/NAME: relative, as policy wants within
-    // /usr; the launcher resolves its directory with readlink -f and keeps
-    // the name it was called by.
-    await Deno.mkdir(`${root}/usr/sbin`, { recursive: true });
-    for (const name of SBIN_LINKS) {
-      await Deno.symlink(
-        `../lib/${PACKAGE}/${name}`,
-        `${root}/usr/sbin/${name}`,
-      );
-    }
-
-    await installFile(
-      `${DEBIAN}/maglev.yaml`,
-      `${root}/etc/${PACKAGE}/maglev.yaml`,
-      0o644,
-    );
-    await installFile(
-      `${DEBIAN}/default`,
-      `${root}/etc/default/${PACKAGE}`,
-      0o644,
-    );
-    // /usr/lib/systemd/system rather than /lib: lintian accepts both,
-    // systemd and deb-systemd-helper search both, and with the merged /usr
-    // of bookworm this is where units end up from trixie on, so the package
-    // never has to move them (moving files between / and /usr is what
-    // DEP 17 warns about).
-    for (const unit of UNITS) {
-      await installFile(
-        `${DEBIAN}/${unit}`,
-        `${root}/usr/lib/systemd/system/${unit}`,
-        0o644,
-      );
-    }
-
-    const doc = `${root}/usr/share/doc/${PACKAGE}`;
-    await installFile(`${DEBIAN}/copyright`, `${doc}/copyright`, 0o644);
-    // A native package (no Debian revision): its changelog is changelog.gz.
-    await gzipInto(`${DEBIAN}/changelog`, `${doc}/changelog.gz`);
-    await gzipInto(`${ROOT}README.md`, `${doc}/README.md.gz`);
-    for await (const e of Deno.readDir(`${ROOT}docs`)) {
-      if (e.isFile && e.name.endsWith(".md")) {
-        await gzipInto(`${ROOT}docs/${e.name}`, `${doc}/${e.name}.gz`);
-      }
-    }
-
-    // Only for the unmodified Deno binary; each override says why.
-    await installFile(
-      `${DEBIAN}/${PACKAGE}.lintian-overrides`,
-      `${root}/usr/share/lintian/overrides/${PACKAGE}`,
-      0o644,
-    );
-
-    const man = `${root}/usr/share/man/man8`;
-    for (const page of MAN_PAGES) {
-      await gzipInto(`${DEBIAN}/man/${page}`, `${man}/${page}.gz`);
-    }
-    for (const [link, target] of Object.entries(MAN_LINKS)) {
-      await Deno.symlink(target, `${man}/${link}`);
-    }
-
-    await fixDirModes(root);
-
-    const control = `${root}/DEBIAN`;
-    await Deno.mkdir(control);
-    await Deno.chmod(control, 0o755);
-    const conffiles = (await Deno.readTextFile(`${DEBIAN}/conffiles`))
-      .split("\n").map((l) => l.trim()).filter((l) => l !== "");
-    for (const c of conffiles) {
-      await Deno.lstat(`${root}${c}`).catch(() => {
-        throw new PkgError(
-          `debian/conffiles names ${c}, which is not packaged`,
-        );
-      });
-    }
-    await Deno.writeTextFile(
-      `${control}/conffiles`,
-      conffiles.join("\n") + "\n",
-    );
-    for (const script of MAINTAINER_SCRIPTS) {
-      await installFile(`${DEBIAN}/${script}`, `${control}/${script}`, 0o755);
-    }
     const dynamic = await run("readelf", ["--wide", "--dynamic", deno], {
       pkg: "binutils",
     });
     const versions = await run("readelf", ["--wide", "--version-info", deno], {
       pkg: "binutils",
     });
-    const fields = await Deno.readTextFile(`${DEBIAN}/control`);
-    if (!fields.includes("${shlibs:Depends}")) {
-      throw new PkgError(
-        "debian/control: Depends must contain ${shlibs:Depends}",
-      );
-    }
-    const size = await installedSizeKiB(root);
-    // Version, Architecture and Installed-Size go after Package, where
-    // dpkg-gencontrol puts them.
-    const text = fields.trimEnd()
-      .replace("${shlibs:Depends}", shlibsDepends(dynamic, versions))
-      .replace(
-        /^(Package: .*)$/m,
-        `$1\nVersion: ${VERSION}\nArchitecture: ${arch}\nInstalled-Size: ${size}`,
-      ) + "\n";
-    await Deno.writeTextFile(`${control}/control`, text);
-    await Deno.chmod(`${control}/control`, 0o644);
-    await Deno.writeTextFile(
-      `${control}/md5sums`,
-      await md5sums(root, conffiles),
-    );
-    await Deno.chmod(`${control}/md5sums`, 0o644);
-    await Deno.chmod(`${control}/conffiles`, 0o644);
-
-    // Every timestamp the same, links included (dpkg-deb only clamps those
-    // newer than SOURCE_DATE_EPOCH), so the archive depends on content alone.
-    await run("find", [
-      root,
-      "-exec",
-      "touch",
-      "--no-dereference",
-      `--date=@${epoch}`,
-      "{}",
-      "+",
-    ], { pkg: "findutils" });
 
     await Deno.mkdir(opts.outDir, { recursive: true });
-    const deb = `${opts.outDir}/${PACKAGE}_${VERSION}_${arch}.deb`;
-    await run("dpkg-deb", ["--root-owner-group", "--build", root, deb], {
-      pkg: "dpkg",
-      env: { SOURCE_DATE_EPOCH: epoch },
-    });
-    return deb;
+    const debs: string[] = [];
+    for (const pkg of PACKAGES) {
+      const root = `${tmp}/${pkg}`;
+      await Deno.mkdir(root);
+      if (pkg === CLIENT) await clientTree(root, deno);
+      else await daemonTree(root);
+      debs.push(
+        await finishPackage(pkg, root, {
+          arch,
+          stanza: stanzas.get(pkg) as string,
+          shlibsDepends: pkg === CLIENT
+            ? shlibsDepends(dynamic, versions)
+            : undefined,
+          epoch,
+          outDir: opts.outDir,
+        }),
+      );
+    }
+    return debs;
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
@@ -545,7 +761,9 @@ if (import.meta.main) {
     if (args.help) {
       console.log(
         "Usage: deno task pkg-deb [--arch amd64|arm64] [--out-dir DIR] [--deno PATH]\n\n" +
-          `Writes DIR/${PACKAGE}_${VERSION}_<arch>.deb (default DIR: dist/).\n` +
+          `Writes ${
+            PACKAGES.map((p) => `DIR/${p}_${VERSION}_<arch>.deb`).join(" and ")
+          } (default DIR: dist/)\nand prints their paths, one per line.\n` +
           "--arch: default the build machine's; another one fetches its Deno runtime with npm pack.\n" +
           "--deno: the Deno executable to ship instead.",
       );
@@ -558,12 +776,12 @@ if (import.meta.main) {
       );
     }
     const deno = args.values.get("deno");
-    const deb = await buildDeb({
+    const debs = await buildDebs({
       arch: parseArch(archText),
       outDir: absolute(args.values.get("out-dir") ?? `${ROOT}dist`),
       deno: deno ? absolute(deno) : undefined,
     });
-    console.log(deb);
+    console.log(debs.join("\n"));
   } catch (e) {
     console.error(`pkg-deb: ${e instanceof Error ? e.message : String(e)}`);
     Deno.exit(1);

@@ -17,7 +17,7 @@ Deno.test("runCtl: usage errors are one line and status 2, before any call", asy
   const cases: [string[], RegExp][] = [
     [
       ["--output", "yaml", "show", "backends"],
-      /--output must be one of text, json/,
+      /--output must be one of auto, text, json/,
     ],
     [["--server", "bogus", "show", "backends"], /"bogus" is not an address/],
     [

@@ -22,13 +22,16 @@ const PACKAGES: Record<string, string> = {
   "sysctl": "procps",
   "dpkg": "dpkg",
   "dpkg-deb": "dpkg",
+  "apt-get": "apt",
   "lintian": "lintian",
+  "systemctl": "systemd",
   "systemd-analyze": "systemd",
   "man": "man-db",
   "readelf": "binutils",
   "adduser": "adduser",
   "deb-systemd-helper": "init-system-helpers",
   "gzip": "gzip",
+  "tmux": "tmux",
 };
 
 /** Options of runCommand / mustRun. */
